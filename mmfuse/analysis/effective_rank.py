@@ -1,0 +1,52 @@
+"""Effective rank (Roy & Vetterli 2007; R3D Eq. 1) of a token matrix."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def effective_rank(z: Tensor) -> float:
+    """ERank(Z) = exp(-Σ_j p_j log p_j), p_j = σ_j / Σ_k σ_k over the singular values of ``z [N, C]``.
+
+    Computed in float64. Singular values below ``σ_max · max(N, C) · eps``, with the
+    machine epsilon of the input's dtype (numpy's ``matrix_rank`` tolerance), are
+    rounding noise and are ignored. A matrix with no
+    non-zero singular value (all zeros, or empty) has effective rank 0, like its rank.
+    """
+    if z.dim() != 2:
+        raise ValueError(f"effective_rank expects a [N, C] matrix, got shape {tuple(z.shape)}")
+    if z.numel() == 0:
+        return 0.0
+    eps = torch.finfo(z.dtype if z.is_floating_point() else torch.float64).eps
+    z = z.detach().to(torch.float64)
+    if not torch.isfinite(z).all():
+        raise ValueError("effective_rank: the matrix holds NaN or Inf")
+    sigma = torch.linalg.svdvals(z)
+    tol = sigma.max() * max(z.shape) * eps
+    sigma = sigma[sigma > tol]
+    if sigma.numel() == 0:
+        return 0.0
+    p = sigma / sigma.sum()
+    return float(torch.exp(-(p * p.log()).sum()))
+
+
+def masked_effective_rank(
+    x: Tensor, mask: Tensor, max_tokens: int = 4096, generator: torch.Generator | None = None
+) -> float:
+    """Effective rank of the valid tokens of ``x [B, T, C]`` (``mask`` True = valid).
+
+    More than ``max_tokens`` valid tokens are subsampled without replacement by a
+    random permutation from ``generator``; without one, a generator seeded with 0 is
+    used, so the same input always gives the same number and the global RNG is untouched.
+    """
+    if x.dim() != 3 or mask.shape != x.shape[:2]:
+        raise ValueError(
+            f"masked_effective_rank expects x [B, T, C] and mask [B, T], got {tuple(x.shape)}, {tuple(mask.shape)}"
+        )
+    tokens = x.detach()[mask.bool()]
+    if tokens.shape[0] > max_tokens:
+        if generator is None:
+            generator = torch.Generator().manual_seed(0)
+        keep = torch.randperm(tokens.shape[0], generator=generator)[:max_tokens].sort().values
+        tokens = tokens[keep.to(tokens.device)]
+    return effective_rank(tokens)

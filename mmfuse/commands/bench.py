@@ -1,0 +1,83 @@
+"""Run a grid of methods × tasks × seeds (an experiment), then print and write the leaderboard.
+
+Overrides are Hydra's: `key=value`, and `key=a,b,c` for a grid axis. With none, the `default`
+experiment runs. An axis given on the command line replaces the experiment's. Finished runs
+are skipped; `hydra/launcher=joblib` runs cells in parallel processes.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+
+from omegaconf import DictConfig
+from rich.console import Console
+from rich.markup import escape
+
+from mmfuse.commands.hydra_app import compose_config, launch, parse_overrides
+from mmfuse.commands.validate import report_dataset
+from mmfuse.engine.job import OUTCOME_FILE
+from mmfuse.results.leaderboard import make_leaderboards, publish
+
+EXAMPLES = """examples:
+  mmfuse bench
+  mmfuse bench fusion=concat,single task=segmentation seed=1
+  mmfuse bench dataset=folder dataset.root=PATH fusion=concat task=segmentation seed=1
+  mmfuse bench experiment=default hydra/launcher=joblib
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = EXAMPLES
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. fusion=concat,single seed=1,10")
+
+
+def grid_arguments(overrides: list[str]) -> tuple[list[str], list[str], DictConfig]:
+    """Arguments for Hydra's sweep, the plain (non-sweep) overrides, and the config they compose."""
+    parsed = parse_overrides(overrides)
+    experiment = next((o.value() for o in parsed if o.key_or_group == "experiment"), None)
+    plain = [text for text, o in zip(overrides, parsed) if not o.is_sweep_override()]
+    if experiment is None:
+        plain.insert(0, "experiment=default")
+        overrides = ["experiment=default", *overrides]
+    cfg = compose_config(plain)
+    given = {o.key_or_group for o in parsed}
+    axes = [f"{key}={value}" for key, value in cfg.grid.items() if key not in given]
+    return [*axes, *overrides], plain, cfg
+
+
+def datasets_to_check(sweep: list[str], plain: list[str], cfg: DictConfig) -> list[DictConfig]:
+    """The config of every dataset the grid touches, to validate each before training."""
+    swept = next((o for o in parse_overrides(sweep) if o.key_or_group == "dataset" and o.is_sweep_override()), None)
+    if swept is None:
+        return [cfg]
+    base = [p for p in plain if not p.startswith("dataset=")]
+    return [compose_config([*base, f"dataset={name}"]) for name in swept.sweep_string_iterator()]
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console()
+    sweep, plain, cfg = grid_arguments(list(args.overrides))
+    for dataset_cfg in datasets_to_check(sweep, plain, cfg):
+        if report_dataset(dataset_cfg, console) > 0:
+            console.print("[red]The dataset has errors (above); nothing was run.[/red] Fix them, or check with `mmfuse validate`.")
+            return 2
+    runs_root = Path(cfg.paths.runs)
+    sweep_dir = runs_root / ".hydra" / f"sweep-{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
+    launch([*sweep, f"hydra.sweep.dir={sweep_dir}"], multirun=True)
+
+    outcomes = [o for path in sorted(sweep_dir.glob(f"*/{OUTCOME_FILE}")) for o in json.loads(path.read_text())]
+    counts = {status: sum(o["status"] == status for o in outcomes) for status in ("finished", "skipped", "failed")}
+    touched = {(o["task"], o["dataset"]) for o in outcomes if o["status"] != "failed"}
+    boards = make_leaderboards(runs_root, only=touched)
+    publish(boards, Path(cfg.paths.leaderboards))
+    console.print(
+        f"{counts['finished']} run(s) finished, {counts['skipped']} skipped (finished before), {counts['failed']} failed."
+    )
+    for outcome in outcomes:
+        if outcome["status"] == "failed":
+            where = f"{outcome['task']} / {outcome['dataset']} / {outcome['cell']} seed={outcome['seed']}"
+            console.print(f"[red]failed:[/red] {escape(where)}: {escape(outcome['message'])}")
+    return 1 if counts["failed"] else 0

@@ -1,0 +1,49 @@
+"""Check a dataset without training: one line per problem, non-zero exit if any error."""
+from __future__ import annotations
+
+import argparse
+
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.markup import escape
+
+from mmfuse.commands.hydra_app import compose_config
+from mmfuse.engine.trainer import options
+from mmfuse.errors import MmfuseError
+from mmfuse.registry import create_dataset
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "example: mmfuse validate dataset=folder dataset.root=PATH"
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides selecting the dataset, e.g. dataset=folder dataset.root=PATH")
+
+
+def report_dataset(cfg: DictConfig, console: Console) -> int:
+    """Print every problem of the configured dataset; return the number of errors."""
+    dataset_cfg = OmegaConf.to_container(cfg.dataset, resolve=True)
+    try:
+        adapter = create_dataset(dataset_cfg["name"], **options(dataset_cfg, "train"))
+        issues = adapter.validate()
+    except MmfuseError as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
+        return 1
+    for issue in issues:
+        colour = "red" if issue.severity == "error" else "yellow"
+        console.print(
+            f"[{colour}]{issue.severity}:[/{colour}] {escape(issue.location)}: {escape(issue.message)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return sum(issue.severity == "error" for issue in issues)
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console()
+    cfg = compose_config(list(args.overrides))
+    errors = report_dataset(cfg, console)
+    name = cfg.dataset.name
+    if errors:
+        console.print(f"[red]{name}: {errors} error(s).[/red]")
+        return 2
+    console.print(f"[green]{name}: no errors.[/green]")
+    return 0

@@ -1,0 +1,221 @@
+"""``folder``: the MS-TCN / FUTR dataset layout, extended to several modalities.
+
+::
+
+    ROOT/mapping.txt                          <id> <class name>, ids 0..K-1
+    ROOT/groundTruth/<video>.txt              one class name per frame
+    ROOT/features/<modality>/<video>.npy      (D_m, T) float array, or (T, D_m) with layout=time_first
+    ROOT/splits/{train,test}.split<k>.bundle  one '<video>.txt' line per video
+
+Construction only reads ``mapping.txt`` and lists ``features/``; problems found there are kept
+and reported by ``validate()``, and any access to ``classes``, ``background`` or ``modalities``
+raises them as a ``DataError``, so a broken dataset never yields a silently wrong model.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from mmfuse.data.base import DatasetAdapter
+from mmfuse.data.issues import Issue, raise_on_errors
+from mmfuse.data.readers import (
+    LAYOUTS,
+    Layout,
+    error,
+    fit_length,
+    read_features,
+    read_frame_labels,
+    read_mapping,
+    read_split,
+    relative,
+)
+from mmfuse.data.video import Video
+from mmfuse.errors import ConfigError, DataError
+from mmfuse.registry import register_dataset
+
+SPLITS = ("train", "test")
+
+
+@register_dataset("folder")
+class FolderDataset(DatasetAdapter):
+    """MS-TCN/FUTR folder layout with one feature sub-folder per modality."""
+
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        modalities: Sequence[str] | None = None,
+        sample_rate: int = 1,
+        background: Sequence[str] = (),
+        split: int | str = 1,
+        layout: Layout = "channels_first",
+        length_tolerance: int = 5,
+    ) -> None:
+        if root is None:
+            raise ConfigError("dataset 'folder' needs a root folder: set dataset.root=/path/to/dataset")
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
+            raise ConfigError(f"dataset.sample_rate must be an integer >= 1, got {sample_rate!r}")
+        if layout not in LAYOUTS:
+            raise ConfigError(f"dataset.layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+        if isinstance(length_tolerance, bool) or not isinstance(length_tolerance, int) or length_tolerance < 0:
+            raise ConfigError(f"dataset.length_tolerance must be an integer >= 0, got {length_tolerance!r}")
+        background = [background] if isinstance(background, str) else list(background)
+        modalities = [modalities] if isinstance(modalities, str) else modalities
+        self.root = Path(root).expanduser()
+        if not self.root.is_dir():
+            raise DataError(f"{self.root}: dataset root is not a directory; set dataset.root to the dataset folder")
+        self.sample_rate = sample_rate
+        self.split = split
+        self.layout = layout
+        self.length_tolerance = length_tolerance
+        self._dims: dict[str, int] = {}
+
+        self._classes, issues = read_mapping(self.root / "mapping.txt", "mapping.txt")
+        self._labels_readable = not issues  # else every label would read as an unknown class
+        for name in background:
+            if name not in self._classes:
+                issues.append(error(
+                    "mapping.txt",
+                    f"background class {name!r} (dataset.background) is not a class; fix dataset.background "
+                    "or add the class",
+                ))
+        self._background = background
+        self._modalities, modality_issues = self._find_modalities(modalities)
+        if not (self.root / "groundTruth").is_dir():
+            self._labels_readable = False
+            issues.append(error("groundTruth", "missing directory; it needs one '<video>.txt' label file per video"))
+        self._setup_issues = issues + modality_issues
+        self._class_index = {name: i for i, name in enumerate(self._classes)}
+
+    def _find_modalities(self, requested: Sequence[str] | None) -> tuple[list[str], list[Issue]]:
+        features = self.root / "features"
+        if not features.is_dir():
+            return [], [error("features", "missing directory; put each modality's .npy files in features/<modality>/")]
+        present = sorted(p.name for p in features.iterdir() if p.is_dir())
+        if requested is None:
+            if present:
+                return present, []
+            if any(features.glob("*.npy")):
+                return [], [error("features", "holds .npy files directly; move them to features/<modality>/")]
+            return [], [error("features", "has no modality sub-folders; put each modality's .npy files "
+                              "in features/<modality>/")]
+        requested = list(requested)
+        issues = [
+            error(f"features/{name}", f"missing directory for modality {name!r} (dataset.modalities); "
+                  f"present: {', '.join(present) or 'none'}")
+            for name in requested if name not in present
+        ]
+        if not requested:
+            issues.append(error("features", "dataset.modalities is empty; name at least one, or null for all"))
+        return requested, issues
+
+    def _checked(self) -> None:
+        raise_on_errors(self._setup_issues)
+
+    @property
+    def classes(self) -> list[str]:  # type: ignore[override]
+        self._checked()
+        return self._classes
+
+    @property
+    def background(self) -> list[str]:  # type: ignore[override]
+        self._checked()
+        return self._background
+
+    @property
+    def modalities(self) -> list[str]:  # type: ignore[override]
+        self._checked()
+        return self._modalities
+
+    def split_file(self, split: str) -> Path:
+        if split not in SPLITS:
+            raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+        return self.root / "splits" / f"{split}.split{self.split}.bundle"
+
+    @property
+    def feature_dims(self) -> dict[str, int]:
+        """Widths of the first train video's feature files (reads one file per modality)."""
+        self._checked()
+        if not self._dims:
+            entries, issues = self._split_entries("train")
+            raise_on_errors(issues)
+            lineno, name = entries[0]
+            listed_at = f"{relative(self.split_file('train'), self.root)}:{lineno}"
+            for modality in self._modalities:
+                _, issues = self._read_modality(name, modality, None, listed_at)
+                raise_on_errors(issues)
+        return dict(self._dims)
+
+    def _split_entries(self, split: str) -> tuple[list[tuple[int, str]], list[Issue]]:
+        path = self.split_file(split)
+        return read_split(path, relative(path, self.root))
+
+    def _read_modality(
+        self, video: str, modality: str, num_frames: int | None, listed_at: str
+    ) -> tuple[np.ndarray | None, list[Issue]]:
+        """Features of one modality, fitted to ``num_frames`` labels when given; checks the width."""
+        path = self.root / "features" / modality / f"{video}.npy"
+        location = relative(path, self.root)
+        features, issues = read_features(path, location, self.layout, f"video {video!r} ({listed_at})")
+        if features is None:
+            return None, issues
+        width = self._dims.setdefault(modality, features.shape[1])
+        if features.shape[1] != width:
+            return None, [error(
+                location,
+                f"has {features.shape[1]} channels but other {modality!r} files have {width}; re-extract it",
+            )]
+        if num_frames is None:
+            return features, []
+        return fit_length(
+            features, num_frames, self.length_tolerance, location, f"groundTruth/{video}.txt", self.layout
+        )
+
+    def _load(self, split: str, keep: bool = True) -> tuple[list[Video], list[Issue]]:
+        """Videos of ``split`` (only checked, one at a time, when not ``keep``) and every problem found."""
+        entries, issues = self._split_entries(split)
+        split_location = relative(self.split_file(split), self.root)
+        videos = []
+        for lineno, name in entries:
+            label_path = self.root / "groundTruth" / f"{name}.txt"
+            if not label_path.is_file():
+                issues.append(error(
+                    f"{split_location}:{lineno}",
+                    f"names video {name!r} but groundTruth/{name}.txt does not exist; add it or remove the line",
+                ))
+                continue
+            labels, label_issues = read_frame_labels(label_path, f"groundTruth/{name}.txt", self._class_index)
+            issues += label_issues
+            features = {}
+            for modality in self._modalities:
+                array, feature_issues = self._read_modality(
+                    name, modality, None if labels is None else len(labels), f"{split_location}:{lineno}"
+                )
+                issues += feature_issues
+                if array is not None:
+                    features[modality] = array[:: self.sample_rate]
+            if keep and labels is not None and len(features) == len(self._modalities):
+                videos.append(Video(name, features, labels, sample_rate=self.sample_rate, meta={"split": split}))
+        return videos, issues
+
+    def videos(self, split: str) -> list[Video]:
+        self._checked()
+        videos, issues = self._load(split)
+        raise_on_errors(issues)
+        return videos
+
+    def validate(self) -> list[Issue]:
+        issues = list(self._setup_issues)
+        if not self._labels_readable:
+            return issues
+        for split in SPLITS:
+            issues += self._load(split, keep=False)[1]
+        train, test = ({name for _, name in self._split_entries(split)[0]} for split in SPLITS)
+        for name in sorted(train & test):
+            issues.append(Issue(
+                "warning",
+                relative(self.split_file("test"), self.root),
+                f"video {name!r} is in both the train and the test split; results will be optimistic",
+            ))
+        return issues

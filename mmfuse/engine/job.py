@@ -1,0 +1,168 @@
+"""The body of one Hydra job: one grid cell (or one per modality for ``fusion=single``)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from hydra import compose
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.markup import escape
+
+from mmfuse.data.base import DatasetAdapter
+from mmfuse.data.video import Video
+from mmfuse.engine.device import resolve_device
+from mmfuse.engine.trainer import TrainBudget, options, train_and_evaluate
+from mmfuse.errors import MmfuseError
+from mmfuse.registry import create_dataset, create_task
+from mmfuse.results.cells import cell_name, cell_params, config_hash, dataset_label
+from mmfuse.results.records import FAILURE_FILE, RESULT_FILE, environment, is_finished, run_directory, write_json_atomic
+
+OUTCOME_FILE = "outcome.json"
+GROUPS = ("dataset", "encoder", "fusion", "regularizer", "temporal", "task")
+
+console = Console(stderr=True, highlight=False)
+
+
+@dataclass
+class CellOutcome:
+    """What happened to one cell of one job: ``finished``, ``skipped`` or ``failed``."""
+
+    status: str
+    task: str
+    dataset: str
+    cell: str
+    seed: int
+    run_dir: str
+    message: str = ""
+
+
+@lru_cache(maxsize=4)
+def _compose_reference(overrides: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, str]]:
+    composed = compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+    choices = dict(composed.hydra.runtime.choices)
+    del composed.hydra
+    return OmegaConf.to_container(composed, resolve=True), choices  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=2)
+def _load(dataset_json: str) -> tuple[DatasetAdapter, list[Video], list[Video]]:
+    dataset_cfg = json.loads(dataset_json)
+    adapter = create_dataset(dataset_cfg["name"], **options(dataset_cfg, "train"))
+    return adapter, adapter.videos("train"), adapter.videos("test")
+
+
+def run_job(cfg: DictConfig) -> list[CellOutcome]:
+    """Run every cell this job stands for, skipping finished ones; never raises for a failed cell."""
+    choices = {group: str(HydraConfig.get().runtime.choices.get(group)) for group in GROUPS}
+    resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    outcomes = []
+    try:
+        adapter, train, test = _load(json.dumps(resolved["dataset"], sort_keys=True))
+        variants = expand_single(resolved, adapter.modalities)
+    except MmfuseError as error:
+        outcomes.append(_failure(resolved, choices, error))
+        variants = []
+    for variant in variants:
+        outcomes.append(run_cell(variant, choices, adapter, train, test))
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    write_json_atomic(output_dir / OUTCOME_FILE, [asdict(o) for o in outcomes])
+    return outcomes
+
+
+def expand_single(resolved: dict[str, Any], modalities: list[str]) -> list[dict[str, Any]]:
+    """``fusion=single`` without a modality stands for one cell per modality of the dataset."""
+    fusion = resolved["fusion"]
+    if fusion["name"] != "single" or fusion.get("modality") is not None:
+        return [resolved]
+    return [{**resolved, "fusion": {**fusion, "modality": modality}} for modality in modalities]
+
+
+def describe(resolved: dict[str, Any], choices: dict[str, str]) -> tuple[str, str, str]:
+    """(dataset label, cell name, config hash) of a resolved config."""
+    reference, _ = _compose_reference(tuple(f"{g}={choices[g]}" for g in GROUPS))
+    _, default_choices = _compose_reference(())
+    params = cell_params(resolved, choices, reference, default_choices)
+    return dataset_label(resolved, reference), cell_name(resolved, params), config_hash(resolved)
+
+
+def _failure(resolved: dict[str, Any], choices: dict[str, str], error: BaseException) -> CellOutcome:
+    label, cell, _ = describe(resolved, choices)
+    console.print(escape(f"✗ {resolved['task']['name']} / {label} / {cell} seed={resolved['seed']}: {error}"), style="red")
+    return CellOutcome("failed", resolved["task"]["name"], label, cell, int(resolved["seed"]), "", str(error))
+
+
+def run_cell(
+    resolved: dict[str, Any], choices: dict[str, str], adapter: DatasetAdapter, train: list[Video], test: list[Video]
+) -> CellOutcome:
+    label, cell, hash8 = describe(resolved, choices)
+    task_name, seed = resolved["task"]["name"], int(resolved["seed"])
+    run_dir = run_directory(Path(resolved["paths"]["runs"]), task_name, label, cell, seed, hash8)
+    title = escape(f"{task_name} / {label} / {cell} seed={seed}")
+    if is_finished(run_dir):
+        console.print(f"[dim]↷ {title}: finished before, skipped ({escape(str(run_dir))})[/dim]")
+        return CellOutcome("skipped", task_name, label, cell, seed, str(run_dir))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / FAILURE_FILE).unlink(missing_ok=True)
+    started = time.perf_counter()
+    try:
+        task = create_task(task_name, **options(resolved["task"]))
+        device = resolve_device(resolved["device"])
+        outcome = train_and_evaluate(
+            dataset=adapter,
+            train_videos=train,
+            test_videos=test,
+            task=task,
+            modalities=adapter.modalities,
+            encoder_cfg=resolved["encoder"],
+            fusion_cfg=resolved["fusion"],
+            temporal_cfg=resolved["temporal"],
+            regularizer_cfg=resolved["regularizer"],
+            dim=resolved["model"]["dim"],
+            hidden=resolved["model"]["hidden"],
+            max_len=resolved["model"]["max_len"],
+            budget=TrainBudget(**resolved["dataset"].get("train", {})),
+            seed=seed,
+            device=device,
+            run_dir=run_dir,
+            description=f"{cell} seed={seed}",
+        )
+    except Exception as error:  # a failed run is recorded, never marked finished
+        detail = traceback.format_exc()
+        (run_dir / FAILURE_FILE).write_text(detail)
+        message = str(error) if isinstance(error, MmfuseError) else f"{type(error).__name__}: {error} (see {run_dir / FAILURE_FILE})"
+        console.print(f"[red]✗[/red] {title}: {escape(message)}")
+        return CellOutcome("failed", task_name, label, cell, seed, str(run_dir), message)
+    record = {
+        "status": "finished",
+        "task": task_name,
+        "dataset": label,
+        "cell": cell,
+        "method": resolved["fusion"]["name"],
+        "seed": seed,
+        "hash": hash8,
+        "metrics": outcome.metrics,
+        "columns": [asdict(c) for c in task.columns],
+        "effective_rank": outcome.effective_rank,
+        "parameters": outcome.parameters,
+        "peak_memory_mb": outcome.peak_memory_mb,
+        "train_seconds": outcome.train_seconds,
+        "eval_seconds": outcome.eval_seconds,
+        "wall_seconds": time.perf_counter() - started,
+        "final_loss": outcome.final_loss,
+        "device": str(device),
+        "versions": environment(),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "config": resolved,
+    }
+    write_json_atomic(run_dir / RESULT_FILE, record)
+    shown = escape("  ".join(f"{c.header} {outcome.metrics[c.key]:.1f}" for c in task.columns[:4]))
+    console.print(f"[green]✓[/green] {title}: {shown} … ({record['wall_seconds']:.1f} s)")
+    return CellOutcome("finished", task_name, label, cell, seed, str(run_dir))

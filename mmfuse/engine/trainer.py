@@ -1,0 +1,173 @@
+"""Train one model on one dataset for one task, evaluate it, and save it."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from mmfuse.analysis.effective_rank import masked_effective_rank
+from mmfuse.data.base import DatasetAdapter
+from mmfuse.data.video import Video
+from mmfuse.engine.device import autocast, needs_grad_scaler, peak_memory_mb, reset_peak_memory
+from mmfuse.engine.schedule import build_optimizer
+from mmfuse.engine.seeding import seed_everything
+from mmfuse.models.backbone import build_backbone
+from mmfuse.registry import create_regularizer
+from mmfuse.tasks.base import Task, TaskModel, pad_windows
+
+
+@dataclass
+class TrainBudget:
+    """Training budget; each dataset config carries its own under ``train:``."""
+
+    epochs: int = 30
+    batch_size: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    warmup_epochs: int = 2
+    grad_clip: float = 1.0
+    eval_batch_size: int = 16
+
+
+@dataclass
+class RunOutcome:
+    metrics: dict[str, float]
+    effective_rank: dict[str, float]
+    parameters: int
+    peak_memory_mb: float
+    train_seconds: float
+    eval_seconds: float
+    final_loss: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def options(cfg: Mapping[str, Any], *exclude: str) -> dict[str, Any]:
+    """A group config minus its ``name`` (and ``exclude``): the plugin's constructor options."""
+    return {k: v for k, v in cfg.items() if k not in ("name", *exclude)}
+
+
+def train_and_evaluate(
+    *,
+    dataset: DatasetAdapter,
+    train_videos: Sequence[Video],
+    test_videos: Sequence[Video],
+    task: Task,
+    modalities: Sequence[str],
+    encoder_cfg: Mapping[str, Any],
+    fusion_cfg: Mapping[str, Any],
+    temporal_cfg: Mapping[str, Any],
+    regularizer_cfg: Mapping[str, Any],
+    dim: int,
+    hidden: int,
+    max_len: int,
+    budget: TrainBudget,
+    seed: int,
+    device: torch.device,
+    run_dir: Path | None = None,
+    description: str = "train",
+) -> RunOutcome:
+    """The whole protocol of one run: seeded build, AdamW + warm-up/cosine training, evaluation."""
+    rng = seed_everything(seed)
+    reset_peak_memory(device)
+    feature_dims = {m: int(train_videos[0].features[m].shape[1]) for m in modalities}
+    backbone = build_backbone(
+        modalities, feature_dims, dim, hidden, dict(encoder_cfg), dict(fusion_cfg), dict(temporal_cfg)
+    )
+    model = TaskModel(backbone, task.build_head(hidden, dataset.num_classes)).to(device)
+    used = list(backbone.fuser.modalities)
+    regularizer = create_regularizer(regularizer_cfg["name"], **options(regularizer_cfg))
+
+    steps_per_epoch = len(task.batches(train_videos, used, budget.batch_size, max_len, np.random.default_rng(0)))
+    total_steps = steps_per_epoch * budget.epochs
+    optimizer, scheduler = build_optimizer(
+        model, budget.lr, budget.weight_decay, total_steps, budget.warmup_epochs * steps_per_epoch
+    )
+    scaler = torch.amp.GradScaler("cuda", enabled=needs_grad_scaler(device))
+
+    started = time.perf_counter()
+    last_loss = float("nan")
+    with _progress() as progress:
+        bar = progress.add_task(description, total=total_steps, loss=float("nan"))
+        for _ in range(budget.epochs):
+            model.train()
+            for batch in task.batches(train_videos, used, budget.batch_size, max_len, rng):
+                batch = batch.to(device)
+                with autocast(device):
+                    loss, fused, _ = task.loss(model, batch)
+                    reg_loss, _ = regularizer(fused.embeddings, fused.tokens, batch.mask)
+                    loss = loss + reg_loss
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), budget.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+                scheduler.step()
+                last_loss = float(loss.detach())
+                progress.update(bar, advance=1, loss=last_loss)
+    train_seconds = time.perf_counter() - started
+
+    model.eval()
+    started = time.perf_counter()
+    background = [dataset.classes.index(name) for name in dataset.background]
+    metrics = task.evaluate(
+        model,
+        test_videos,
+        used,
+        num_classes=dataset.num_classes,
+        background=background,
+        max_len=max_len,
+        batch_size=budget.eval_batch_size,
+        device=device,
+    )
+    erank = measure_effective_rank(model, test_videos, used, max_len, budget.eval_batch_size, device)
+    eval_seconds = time.perf_counter() - started
+    if run_dir is not None:
+        torch.save(model.state_dict(), run_dir / "model.pt")
+    return RunOutcome(
+        metrics=metrics,
+        effective_rank=erank,
+        parameters=sum(p.numel() for p in model.parameters()),
+        peak_memory_mb=peak_memory_mb(device),
+        train_seconds=train_seconds,
+        eval_seconds=eval_seconds,
+        final_loss=last_loss,
+    )
+
+
+def measure_effective_rank(
+    model: TaskModel, videos: Sequence[Video], modalities: Sequence[str], max_len: int, batch_size: int, device: torch.device
+) -> dict[str, float]:
+    """R3D Eq. 1 over the first window of every test video: each modality's embedding and the fused tokens."""
+    windows = [{m: v.features[m][:max_len] for m in modalities} for v in videos]
+    rows: dict[str, list[torch.Tensor]] = {}
+    for first in range(0, len(windows), batch_size):
+        feats, mask = pad_windows(windows[first : first + batch_size], modalities)
+        with torch.no_grad():
+            _, fused = model({m: x.to(device) for m, x in feats.items()}, mask.to(device))
+        valid = mask.flatten().to(device)
+        for name, tensor in {**fused.embeddings, "fused": fused.tokens}.items():
+            rows.setdefault(name, []).append(tensor.float().flatten(0, 1)[valid].cpu())
+    ranks = {}
+    for name, parts in rows.items():
+        tokens = torch.cat(parts)[None]
+        mask = torch.ones(tokens.shape[:2], dtype=torch.bool)
+        ranks[name] = masked_effective_rank(tokens, mask, generator=torch.Generator().manual_seed(0))
+    return ranks
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.3f}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    )

@@ -1,0 +1,76 @@
+"""Encoders -> fuser -> temporal model: the part of the network every task shares."""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from torch import Tensor, nn
+
+from mmfuse.errors import ConfigError
+from mmfuse.fusion.base import FusionOutput, Fuser
+from mmfuse.registry import create_encoder, create_fusion, create_temporal_model
+
+
+class MultimodalBackbone(nn.Module):
+    """``forward(feats, mask) -> (hidden [B, T, H], FusionOutput)``.
+
+    Encodes each modality the fuser uses (``fuser.modalities``, one encoder each),
+    fuses, then runs the temporal model on the fused tokens. ``out_dim`` is H.
+    """
+
+    def __init__(self, encoders: nn.ModuleDict, fuser: Fuser, temporal: nn.Module) -> None:
+        super().__init__()
+        missing = [m for m in fuser.modalities if m not in encoders]
+        if missing:
+            raise ConfigError(f"no encoder for modalities {missing}; encoders exist for {list(encoders)}")
+        self.encoders = encoders
+        self.fuser = fuser
+        self.temporal = temporal
+        self.out_dim: int = temporal.out_dim
+
+    def forward(self, feats: Mapping[str, Tensor], mask: Tensor) -> tuple[Tensor, FusionOutput]:
+        missing = [m for m in self.fuser.modalities if m not in feats]
+        if missing:
+            raise ConfigError(f"the batch lacks modalities {missing} (it has {list(feats)})")
+        encoded = {m: self.encoders[m](feats[m]) for m in self.fuser.modalities}
+        fused = self.fuser(encoded, mask)
+        return self.temporal(fused.tokens, mask), fused
+
+
+def _split(cfg: Mapping[str, Any], kind: str, supplied: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """``{"name": n, **options}`` -> ``(n, options)``; keys the framework supplies are refused."""
+    options = dict(cfg)
+    name = options.pop("name", None)
+    if name is None:
+        raise ConfigError(f"the {kind} config has no `name`: {dict(cfg)}")
+    clash = sorted(set(options) & set(supplied))
+    if clash:
+        raise ConfigError(f"the {kind} config sets {clash}, which the framework supplies; remove them")
+    return name, options
+
+
+def build_backbone(
+    modalities: Sequence[str],
+    feature_dims: Mapping[str, int],
+    dim: int,
+    hidden: int,
+    encoder_cfg: Mapping[str, Any],
+    fusion_cfg: Mapping[str, Any],
+    temporal_cfg: Mapping[str, Any],
+) -> MultimodalBackbone:
+    """Build encoders (width ``dim``), fuser and temporal model (width ``hidden``) from configs.
+
+    Each cfg is ``{"name": <registered name>, **options}``. Only the modalities the
+    fuser keeps get an encoder (``single`` keeps one).
+    """
+    fusion_name, fusion_options = _split(fusion_cfg, "fusion", ("modalities", "dim"))
+    fuser = create_fusion(fusion_name, modalities=list(modalities), dim=dim, **fusion_options)
+    unknown = [m for m in fuser.modalities if m not in feature_dims]
+    if unknown:
+        raise ConfigError(f"no feature width for modalities {unknown}; the dataset has {dict(feature_dims)}")
+    encoder_name, encoder_options = _split(encoder_cfg, "encoder", ("in_dim", "dim"))
+    encoders = nn.ModuleDict(
+        {m: create_encoder(encoder_name, in_dim=feature_dims[m], dim=dim, **encoder_options) for m in fuser.modalities}
+    )
+    temporal_name, temporal_options = _split(temporal_cfg, "temporal", ("in_dim", "dim"))
+    temporal = create_temporal_model(temporal_name, in_dim=fuser.out_dim, dim=hidden, **temporal_options)
+    return MultimodalBackbone(encoders, fuser, temporal)

@@ -1,0 +1,94 @@
+"""Cell names (``method[k=v,...]``), dataset labels and config hashes of runs.
+
+A cell is named after its fusion method plus every setting that differs from what the
+root config gives that method (sorted keys, seed apart), so what the CLI selects, what
+the cache is keyed by and what a leaderboard row is called agree.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Mapping
+
+METHOD_GROUPS = ("encoder", "fusion", "regularizer", "temporal")
+NOT_PART_OF_A_CELL = ("seed", "device", "paths", "grid", "hydra", "dataset", "task")
+NOT_HASHED = ("device", "paths", "grid", "hydra")
+NOT_PART_OF_A_DATASET_LABEL = ("root", "train")
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}} -> {"a.b": 1}``; lists stay values."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{path}."))
+        else:
+            flat[path] = value
+    return flat
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(format_value(v) for v in value) + "]"
+    if value is None:
+        return "null"
+    return str(value)
+
+
+def bracketed(name: str, params: Mapping[str, Any]) -> str:
+    """``name[k=v,...]`` with sorted keys, or ``name`` when there is nothing to add."""
+    if not params:
+        return name
+    return name + "[" + ",".join(f"{k}={format_value(params[k])}" for k in sorted(params)) + "]"
+
+
+def cell_params(
+    cfg: Mapping[str, Any],
+    choices: Mapping[str, str],
+    reference: Mapping[str, Any],
+    default_choices: Mapping[str, str],
+) -> dict[str, Any]:
+    """Settings of ``cfg`` that differ from ``reference`` (the root config with the same groups).
+
+    Group choices other than the root default appear as ``group=choice``; options of the
+    fusion plugin appear by their bare name; anything else by its dotted path.
+    """
+    params: dict[str, Any] = {
+        group: choices[group]
+        for group in METHOD_GROUPS
+        if group != "fusion" and choices.get(group) != default_choices.get(group)
+    }
+    ours, theirs = flatten(cfg), flatten(reference)
+    for path, value in ours.items():
+        top = path.split(".", 1)[0]
+        if top in NOT_PART_OF_A_CELL or theirs.get(path, object()) == value:
+            continue
+        params[path.split(".", 1)[1] if top == "fusion" else path] = value
+    return params
+
+
+def cell_name(cfg: Mapping[str, Any], params: Mapping[str, Any]) -> str:
+    return bracketed(str(cfg["fusion"]["name"]), params)
+
+
+def dataset_label(cfg: Mapping[str, Any], reference: Mapping[str, Any]) -> str:
+    """The dataset's name plus options that differ from its config (not its root or budget)."""
+    ours, theirs = flatten(cfg["dataset"]), flatten(reference["dataset"])
+    params = {
+        path: value
+        for path, value in ours.items()
+        if path.split(".", 1)[0] not in NOT_PART_OF_A_DATASET_LABEL and path != "name" and theirs.get(path) != value
+    }
+    return bracketed(str(cfg["dataset"]["name"]), params)
+
+
+def config_hash(cfg: Mapping[str, Any]) -> str:
+    """First 8 hex digits of the SHA-256 of the resolved config minus device, paths and launcher."""
+    kept = {k: v for k, v in cfg.items() if k not in NOT_HASHED}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+
+def safe_path_part(name: str) -> str:
+    """A cell or dataset label usable as one directory name."""
+    return name.replace("/", "_").replace("\\", "_")

@@ -1,0 +1,241 @@
+"""Ground-truth and prediction folders as ``mmfuse evaluate`` reads them.
+
+Ground truth: ``GT/<video>.txt``, one class name per frame (MS-TCN / FUTR ``groundTruth``).
+Segmentation predictions, either ``PRED/<video>.txt`` with one label per line, or MS-TCN's
+own output ``PRED/<video>`` (no extension): a first line ``### Frame level recognition: ###``
+and every frame's label on the next line, separated by spaces. Anticipation predictions:
+``PRED/<video>.obs20.txt`` per observed fraction, line ``i`` holding the label of frame
+``int(α * T) + i``.
+
+Readers raise ``DataError`` naming the file; the loaders collect every problem of every
+video and raise them together, one line each.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mmfuse.data.issues import Issue, raise_on_errors
+from mmfuse.data.readers import read_mapping
+from mmfuse.errors import DataError
+from mmfuse.metrics.functional.anticipation import moc_window
+
+MSTCN_HEADER = "### Frame level recognition: ###"
+
+
+def _read_lines(path: Path) -> list[str]:
+    """Stripped lines of a text file, trailing blank lines dropped."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
+    lines = [line.strip() for line in text.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def read_label_file(path: Path) -> list[str]:
+    """One label per line; a blank line inside the file is an error."""
+    lines = _read_lines(path)
+    for lineno, line in enumerate(lines, start=1):
+        if not line:
+            raise DataError(f"{path}:{lineno}: blank line; write one label per frame")
+        if len(line.split()) != 1:
+            raise DataError(f"{path}:{lineno}: expected one label per line, got {line!r}")
+    return lines
+
+
+def read_segmentation_prediction(path: Path) -> list[str]:
+    """Frame labels from either prediction format, recognised by MS-TCN's header line."""
+    lines = _read_lines(path)
+    if not lines or lines[0] != MSTCN_HEADER:
+        return read_label_file(path)
+    rest = [line for line in lines[1:] if line]
+    if len(rest) > 1:
+        raise DataError(
+            f"{path}: MS-TCN output must hold every label on the line after "
+            f"{MSTCN_HEADER!r}, found {len(rest)} lines"
+        )
+    return rest[0].split() if rest else []
+
+
+def ground_truth_files(gt_dir: Path) -> dict[str, Path]:
+    """``{video: path}`` of every ``<video>.txt`` in ``gt_dir``, sorted by video name."""
+    if not gt_dir.is_dir():
+        raise DataError(f"{gt_dir}: ground-truth folder does not exist")
+    files = {path.stem: path for path in sorted(gt_dir.glob("*.txt")) if path.is_file()}
+    if not files:
+        raise DataError(f"{gt_dir}: no ground-truth files; expected one <video>.txt per video")
+    return files
+
+
+def segmentation_prediction_file(pred_dir: Path, video: str) -> Path:
+    """``PRED/<video>.txt`` or MS-TCN's ``PRED/<video>``; exactly one must exist."""
+    found = [path for path in (pred_dir / f"{video}.txt", pred_dir / video) if path.is_file()]
+    if not found:
+        raise DataError(
+            f"{pred_dir / video}.txt: missing prediction for video {video!r} "
+            f"(expected {video}.txt, or MS-TCN's output file {video})"
+        )
+    if len(found) > 1:
+        raise DataError(
+            f"{found[0]}: ambiguous prediction for video {video!r}: {found[1]} exists too; "
+            "keep one of them"
+        )
+    return found[0]
+
+
+def anticipation_prediction_file(pred_dir: Path, video: str, alpha: float) -> Path:
+    return pred_dir / f"{video}.obs{round(alpha * 100)}.txt"
+
+
+@dataclass
+class LabelledVideos:
+    """Label names per video: ground truth, and predictions (a list, or one list per α)."""
+
+    videos: list[str] = field(default_factory=list)
+    truths: list[list[str]] = field(default_factory=list)
+    predictions: list = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)  # ground-truth file per video
+
+
+def load_segmentation(gt_dir: Path, pred_dir: Path) -> LabelledVideos:
+    """Every ground-truth video with its prediction; all problems raised together."""
+    loaded = LabelledVideos()
+    problems: list[str] = []
+    for video, gt_path in ground_truth_files(gt_dir).items():
+        try:
+            truth = read_label_file(gt_path)
+            if not truth:
+                raise DataError(f"{gt_path}: empty ground truth; write one class name per frame")
+            pred_path = segmentation_prediction_file(pred_dir, video)
+            prediction = read_segmentation_prediction(pred_path)
+            if len(prediction) != len(truth):
+                raise DataError(
+                    f"{pred_path}: {len(prediction)} predicted frames, but the ground truth "
+                    f"{gt_path} has {len(truth)}"
+                )
+        except DataError as error:
+            problems.append(str(error))
+            continue
+        loaded.videos.append(video)
+        loaded.truths.append(truth)
+        loaded.predictions.append(prediction)
+        loaded.files[video] = gt_path
+    if problems:
+        raise DataError("\n".join(problems))
+    return loaded
+
+
+def load_anticipation(
+    gt_dir: Path, pred_dir: Path, observe: Sequence[float], predict: Sequence[float]
+) -> LabelledVideos:
+    """Every ground-truth video with its ``{α: window labels}``; all problems raised together.
+
+    A window file must cover the longest horizon: ``int((α + max β) * T) - int(α * T)``
+    lines; extra lines are ignored.
+    """
+    loaded = LabelledVideos()
+    problems: list[str] = []
+    for video, gt_path in ground_truth_files(gt_dir).items():
+        try:
+            truth = read_label_file(gt_path)
+            if not truth:
+                raise DataError(f"{gt_path}: empty ground truth; write one class name per frame")
+        except DataError as error:
+            problems.append(str(error))
+            continue
+        windows: dict[float, list[str]] = {}
+        for alpha in observe:
+            path = anticipation_prediction_file(pred_dir, video, alpha)
+            start = moc_window(len(truth), alpha, 0.0)[0]
+            needed = max(moc_window(len(truth), alpha, beta)[1] for beta in predict) - start
+            try:
+                if not path.is_file():
+                    raise DataError(
+                        f"{path}: missing prediction for video {video!r} observed at {alpha:g}"
+                    )
+                window = read_label_file(path)
+                if len(window) < needed:
+                    raise DataError(
+                        f"{path}: {len(window)} predicted frames, need at least {needed} "
+                        f"(frames {start}..{start + needed - 1} of the {len(truth)}-frame "
+                        f"ground truth {gt_path})"
+                    )
+            except DataError as error:
+                problems.append(str(error))
+                continue
+            windows[alpha] = window[:needed]
+        if len(windows) == len(observe):
+            loaded.videos.append(video)
+            loaded.truths.append(truth)
+            loaded.predictions.append(windows)
+            loaded.files[video] = gt_path
+    if problems:
+        raise DataError("\n".join(problems))
+    return loaded
+
+
+class ClassIndex:
+    """Class names to indices: from a mapping file, or the sorted names seen.
+
+    A prediction label outside the class list gets a negative index of its own (distinct
+    unknown names stay distinct segments), so it never equals the ground truth.
+    """
+
+    def __init__(self, classes: Sequence[str], from_mapping: bool) -> None:
+        self.classes = list(classes)
+        self.from_mapping = from_mapping
+        self._index = {name: i for i, name in enumerate(self.classes)}
+        self._unknown: dict[str, int] = {}
+
+    @classmethod
+    def from_mapping_file(cls, path: Path) -> ClassIndex:
+        classes, issues = read_mapping(path, str(path))
+        raise_on_errors(issues)
+        return cls(classes, from_mapping=True)
+
+    @classmethod
+    def from_names(cls, *label_lists: Sequence[str]) -> ClassIndex:
+        return cls(sorted({name for labels in label_lists for name in labels}), from_mapping=False)
+
+    def __len__(self) -> int:
+        return len(self.classes)
+
+    def truth(self, names: Sequence[str], location: Path) -> list[int]:
+        """Indices of ground-truth labels; an unknown class is an error."""
+        unknown = sorted({name for name in names if name not in self._index})
+        if unknown:
+            raise DataError(
+                f"{location}: unknown class(es) {', '.join(map(repr, unknown))}; "
+                "add them to the mapping file or fix the labels"
+            )
+        return [self._index[name] for name in names]
+
+    def prediction(self, names: Sequence[str]) -> list[int]:
+        """Indices of predicted labels; unknown names get distinct negative indices."""
+        indices = []
+        for name in names:
+            if name not in self._index and name not in self._unknown:
+                self._unknown[name] = -1 - len(self._unknown)
+            indices.append(self._index.get(name, self._unknown.get(name)))
+        return indices
+
+    def background(self, names: Collection[str]) -> tuple[list[int], list[Issue]]:
+        """Indices of the background names that are classes, and an issue per other name.
+
+        An unknown name is an error against a mapping file, a warning otherwise (the class
+        may simply not occur in these videos).
+        """
+        if self.from_mapping:
+            severity, message = "error", "not a class of the mapping file"
+        else:
+            severity, message = "warning", "not a label of the ground truth or predictions"
+        issues = [
+            Issue(severity, f"--background {name}", message)
+            for name in names
+            if name not in self._index
+        ]
+        return [self._index[name] for name in names if name in self._index], issues

@@ -1,0 +1,223 @@
+"""Long-term action anticipation (Abu Farha et al. 2018; FUTR; R3D).
+
+Observe the first α of a video, predict the labels of the next β. The temporal model
+encodes the observed window (with an auxiliary segmentation head); N_q learnable future
+queries cross-attend to it and decode (class incl. an end class, normalised duration).
+Frame predictions are the decoded transcript expanded by duration over the future window
+``[int(α T), int((α + future) T))``, as FUTR's ``predict.py`` does.
+
+An observed part longer than ``max_len`` steps is subsampled uniformly to ``max_len``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mmfuse.data.video import Video
+from mmfuse.engine.device import autocast
+from mmfuse.errors import ConfigError
+from mmfuse.fusion.base import FusionOutput
+from mmfuse.metrics.functional.anticipation import moc_scores
+from mmfuse.models.anticipation_decoder import AnticipationDecoder
+from mmfuse.registry import register_task
+from mmfuse.tasks.base import Batch, Column, Task, TaskModel, pad_labels, pad_windows
+
+
+@dataclass
+class Observation:
+    """The observed window of one video at one α, and the future window it must predict."""
+
+    video: Video
+    alpha: float
+    steps: np.ndarray  # feature rows fed to the model
+    future_start: int  # int(α T)
+    future_end: int  # int((α + future) T), clipped to T
+
+
+def observe(video: Video, alpha: float, future: float, max_len: int) -> Observation | None:
+    """Cut the observed part at ``int(α T)``; ``None`` when nothing is observed."""
+    total = video.num_frames
+    start = int(alpha * total)
+    end = min(int((alpha + future) * total), total)
+    observed_steps = -(-start // video.sample_rate)
+    if observed_steps == 0 or end <= start:
+        return None
+    steps = np.arange(observed_steps)
+    if observed_steps > max_len:
+        steps = np.linspace(0, observed_steps - 1, max_len).round().astype(np.int64)
+    return Observation(video, alpha, steps, start, end)
+
+
+def transcript(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Segment classes and their lengths as fractions of ``len(labels)``."""
+    change = np.flatnonzero(np.diff(labels)) + 1
+    starts = np.concatenate([[0], change])
+    lengths = np.diff(np.concatenate([starts, [len(labels)]]))
+    return labels[starts], lengths / len(labels)
+
+
+def expand_transcript(classes: np.ndarray, durations: np.ndarray, length: int, end_class: int) -> np.ndarray:
+    """Frame labels of a decoded transcript spread over ``length`` frames by relative duration."""
+    if len(classes) == 0:
+        return np.full(length, end_class, dtype=np.int64)
+    durations = np.clip(durations, 0, None)
+    durations = durations / durations.sum() if durations.sum() > 0 else np.full(len(classes), 1 / len(classes))
+    bounds = np.round(np.cumsum(durations) * length).astype(np.int64)
+    bounds[-1] = length
+    return np.repeat(classes, np.diff(np.concatenate([[0], bounds])).clip(min=0))[:length]
+
+
+class AnticipationHead(nn.Module):
+    def __init__(self, hidden: int, num_classes: int, num_queries: int, layers: int, heads: int) -> None:
+        super().__init__()
+        self.segmentation = nn.Linear(hidden, num_classes)
+        self.decoder = AnticipationDecoder(hidden, num_classes, num_queries=num_queries, layers=layers, heads=heads)
+
+    def forward(self, hidden: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        class_logits, durations = self.decoder(hidden, mask)
+        return self.segmentation(hidden), class_logits, durations
+
+
+@register_task("anticipation")
+class AnticipationTask(Task):
+    """Predict the next β of a video from its first α; MoC per (α, β)."""
+
+    name = "anticipation"
+
+    def __init__(
+        self,
+        observe: Sequence[float] = (0.2, 0.3),
+        predict: Sequence[float] = (0.1, 0.2, 0.3, 0.5),
+        train_observe: Sequence[float] = (0.2, 0.3, 0.5),
+        future: float = 0.5,
+        num_queries: int = 8,
+        decoder_layers: int = 2,
+        heads: int = 4,
+        segmentation_weight: float = 1.0,
+        duration_weight: float = 1.0,
+    ) -> None:
+        for alpha in (*observe, *train_observe):
+            if not 0 < alpha < 1:
+                raise ConfigError(f"task: observation fractions must lie in (0, 1), got {alpha}")
+        for beta in predict:
+            if not 0 < beta <= future:
+                raise ConfigError(f"task.predict: β={beta} must lie in (0, task.future={future}]")
+        for alpha in observe:
+            if alpha + future > 1 + 1e-9:
+                raise ConfigError(f"task: α={alpha} + future={future} runs past the end of the video")
+        self.observe_fractions = tuple(observe)
+        self.predict_fractions = tuple(predict)
+        self.train_observe = tuple(train_observe)
+        self.future = future
+        self.num_queries = num_queries
+        self.decoder_layers = decoder_layers
+        self.heads = heads
+        self.segmentation_weight = segmentation_weight
+        self.duration_weight = duration_weight
+        self.end_class = -1  # set by build_head
+
+    @property
+    def columns(self) -> list[Column]:
+        return [
+            Column(f"moc_obs{round(a * 100)}_pred{round(b * 100)}", f"α={a} β={b}")
+            for a in self.observe_fractions
+            for b in self.predict_fractions
+        ]
+
+    def build_head(self, hidden: int, num_classes: int) -> nn.Module:
+        """Also fixes the end class index (``num_classes``) used by the training targets."""
+        self.end_class = num_classes
+        return AnticipationHead(hidden, num_classes, self.num_queries, self.decoder_layers, self.heads)
+
+    def _inputs(self, observations: Sequence[Observation], modalities: Sequence[str]) -> tuple[dict[str, Tensor], Tensor]:
+        return pad_windows([{m: o.video.features[m][o.steps] for m in modalities} for o in observations], modalities)
+
+    def _targets(self, observation: Observation) -> tuple[np.ndarray, np.ndarray]:
+        classes = np.full(self.num_queries, self.end_class, dtype=np.int64)  # end class by default
+        durations = np.full(self.num_queries, -1.0, dtype=np.float32)  # -1: no duration target
+        seg_classes, seg_durations = transcript(observation.video.labels[observation.future_start : observation.future_end])
+        count = min(len(seg_classes), self.num_queries)
+        classes[:count], durations[:count] = seg_classes[:count], seg_durations[:count]
+        return classes, durations
+
+    def batches(
+        self, videos: Sequence[Video], modalities: Sequence[str], batch_size: int, max_len: int, rng: np.random.Generator
+    ) -> list[Batch]:
+        observations = [o for v in videos for a in self.train_observe if (o := observe(v, a, self.future, max_len))]
+        order = rng.permutation(len(observations))
+        batches = []
+        for first in range(0, len(order), batch_size):
+            chunk = [observations[i] for i in order[first : first + batch_size]]
+            feats, mask = self._inputs(chunk, modalities)
+            targets = [self._targets(o) for o in chunk]
+            batches.append(
+                Batch(
+                    feats,
+                    mask,
+                    {
+                        "observed": pad_labels([o.video.sampled_labels[o.steps] for o in chunk]),
+                        "classes": torch.from_numpy(np.stack([t[0] for t in targets])),
+                        "durations": torch.from_numpy(np.stack([t[1] for t in targets])),
+                    },
+                )
+            )
+        return batches
+
+    def loss(self, model: TaskModel, batch: Batch) -> tuple[Tensor, FusionOutput, dict[str, float]]:
+        hidden, fused = model(batch.feats, batch.mask)
+        seg_logits, class_logits, durations = model.head(hidden, batch.mask)
+        seg = F.cross_entropy(seg_logits.float().flatten(0, 1), batch.targets["observed"].flatten(), ignore_index=-100)
+        cls = F.cross_entropy(class_logits.float().flatten(0, 1), batch.targets["classes"].flatten())
+        target_durations = batch.targets["durations"]
+        has_duration = target_durations >= 0
+        dur = ((durations.float() - target_durations) ** 2 * has_duration).sum() / has_duration.sum().clamp(min=1)
+        loss = cls + self.duration_weight * dur + self.segmentation_weight * seg
+        return loss, fused, {"class": cls.item(), "duration": dur.item(), "segmentation": seg.item()}
+
+    def evaluate(
+        self,
+        model: TaskModel,
+        videos: Sequence[Video],
+        modalities: Sequence[str],
+        *,
+        num_classes: int,
+        background: Sequence[int],
+        max_len: int,
+        batch_size: int,
+        device: torch.device,
+    ) -> dict[str, float]:
+        predictions: dict[str, dict[float, np.ndarray]] = {v.name: {} for v in videos}
+        observations = []
+        for video in videos:
+            for alpha in self.observe_fractions:
+                observation = observe(video, alpha, self.future, max_len)
+                if observation is None:  # nothing observed: nothing can be predicted
+                    predictions[video.name][alpha] = np.full(video.num_frames, num_classes, dtype=np.int64)
+                else:
+                    observations.append(observation)
+        for first in range(0, len(observations), batch_size):
+            chunk = observations[first : first + batch_size]
+            feats, mask = self._inputs(chunk, modalities)
+            with torch.no_grad(), autocast(device):
+                hidden, _ = model({m: x.to(device) for m, x in feats.items()}, mask.to(device))
+                _, class_logits, durations = model.head(hidden, mask.to(device))
+            classes = class_logits.float().argmax(-1).cpu().numpy()
+            durations = durations.float().cpu().numpy()
+            for row, obs in enumerate(chunk):
+                ended = np.flatnonzero(classes[row] == num_classes)
+                count = int(ended[0]) if len(ended) else self.num_queries
+                predictions[obs.video.name][obs.alpha] = expand_transcript(
+                    classes[row, :count], durations[row, :count], obs.future_end - obs.future_start, num_classes
+                )
+        return moc_scores(
+            [predictions[v.name] for v in videos],
+            [v.labels for v in videos],
+            self.observe_fractions,
+            self.predict_fractions,
+            num_classes=num_classes,
+        )

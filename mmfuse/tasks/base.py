@@ -1,0 +1,120 @@
+"""The contract every task implements, and the batching helpers tasks share."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from mmfuse.data.video import Video
+from mmfuse.fusion.base import FusionOutput
+
+
+@dataclass(frozen=True)
+class Column:
+    """One leaderboard column a task reports: metric key, header, and which way is better."""
+
+    key: str
+    header: str
+    higher_is_better: bool = True
+
+
+@dataclass
+class Batch:
+    """Padded model inputs ``{modality: [B, T, D_m]}``, ``mask`` (True = valid) and task targets."""
+
+    feats: dict[str, Tensor]
+    mask: Tensor
+    targets: dict[str, Tensor] = field(default_factory=dict)
+
+    def to(self, device: torch.device) -> "Batch":
+        return Batch(
+            {m: x.to(device, non_blocking=True) for m, x in self.feats.items()},
+            self.mask.to(device),
+            {k: v.to(device) for k, v in self.targets.items()},
+        )
+
+
+def pad_windows(windows: Sequence[dict[str, np.ndarray]], modalities: Sequence[str]) -> tuple[dict[str, Tensor], Tensor]:
+    """Stack variable-length ``{modality: [t, D_m]}`` windows into zero-padded tensors and a mask."""
+    lengths = [len(next(iter(w.values()))) for w in windows]
+    longest = max(lengths)
+    mask = torch.zeros(len(windows), longest, dtype=torch.bool)
+    feats = {}
+    for modality in modalities:
+        dim = windows[0][modality].shape[1]
+        stacked = np.zeros((len(windows), longest, dim), dtype=np.float32)
+        for row, window in enumerate(windows):
+            stacked[row, : lengths[row]] = window[modality]
+        feats[modality] = torch.from_numpy(stacked)
+    for row, length in enumerate(lengths):
+        mask[row, :length] = True
+    return feats, mask
+
+
+def pad_labels(labels: Sequence[np.ndarray], fill: int = -100) -> Tensor:
+    """Stack 1-D label arrays, padding with ``fill`` (ignored by the losses)."""
+    out = torch.full((len(labels), max(len(x) for x in labels)), fill, dtype=torch.long)
+    for row, label in enumerate(labels):
+        out[row, : len(label)] = torch.from_numpy(np.asarray(label, dtype=np.int64))
+    return out
+
+
+def expand_to_frames(step_predictions: np.ndarray, sample_rate: int, num_frames: int) -> np.ndarray:
+    """Repeat per-step predictions back to every frame (steps are every ``sample_rate``-th frame)."""
+    return np.repeat(step_predictions, sample_rate)[:num_frames]
+
+
+class TaskModel(nn.Module):
+    """Backbone (encoders, fuser, temporal model) plus the task's head, saved as one state dict."""
+
+    def __init__(self, backbone: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+
+    def forward(self, feats: dict[str, Tensor], mask: Tensor) -> tuple[Tensor, FusionOutput]:
+        return self.backbone(feats, mask)
+
+
+class Task(ABC):
+    """Owns sampling, heads, losses, decoding and metrics of one protocol."""
+
+    name: str
+
+    @property
+    @abstractmethod
+    def columns(self) -> list[Column]:
+        """Leaderboard columns, generated from the task's options."""
+
+    @abstractmethod
+    def build_head(self, hidden: int, num_classes: int) -> nn.Module:
+        """The task head on top of the temporal model's ``[B, T, hidden]`` output."""
+
+    @abstractmethod
+    def batches(
+        self, videos: Sequence[Video], modalities: Sequence[str], batch_size: int, max_len: int, rng: np.random.Generator
+    ) -> list[Batch]:
+        """One epoch of shuffled training batches."""
+
+    @abstractmethod
+    def loss(self, model: TaskModel, batch: Batch) -> tuple[Tensor, FusionOutput, dict[str, float]]:
+        """Task loss of one batch, the fusion output (for regularizers), and scalars to log."""
+
+    @abstractmethod
+    def evaluate(
+        self,
+        model: TaskModel,
+        videos: Sequence[Video],
+        modalities: Sequence[str],
+        *,
+        num_classes: int,
+        background: Sequence[int],
+        max_len: int,
+        batch_size: int,
+        device: torch.device,
+    ) -> dict[str, float]:
+        """Metrics (percent) over ``videos`` at the full frame rate, keyed as ``columns``."""

@@ -1,0 +1,20 @@
+"""Shared fixtures: offline, CPU-only, quiet, and a tiny config for end-to-end runs."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+REPO = Path(__file__).resolve().parents[1]
+UTKINECT = REPO.parent / "shared" / "data" / "utkinect"
+
+
+
+@pytest.fixture
+def tiny_paths(tmp_path: Path) -> list[str]:
+    """Overrides sending run records and leaderboards into the test's temporary folder."""
+    return [f"paths.runs={tmp_path / 'runs'}", f"paths.leaderboards={tmp_path / 'leaderboards'}"]

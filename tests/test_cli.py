@@ -1,0 +1,116 @@
+"""End to end through the `mmfuse` command line, in-process, on tiny configs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mmfuse.cli import main
+from mmfuse.registry import REGISTRIES
+from tiny_config import TINY
+
+
+def records(runs: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(runs.rglob("result.json"))]
+
+
+def test_list_shows_every_registered_plugin(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for kind, registry in REGISTRIES.items():
+        assert kind in out
+        for name in registry.list():
+            assert name in out
+
+
+def test_list_unknown_kind_fails_cleanly(capsys):
+    assert main(["list", "fusoin"]) == 2
+    err = capsys.readouterr().err
+    assert "fusion" in err and "Traceback" not in err
+
+
+def test_unknown_plugin_name_suggests_the_closest(capsys, tiny_paths):
+    assert main(["run", "fusion=conact", *tiny_paths]) == 2
+    err = capsys.readouterr().err
+    assert "'concat'" in err and "mmfuse list fusion" in err
+
+
+def test_impossible_anticipation_fractions_are_refused(capsys, tiny_paths):
+    assert main(["run", "task=anticipation", "task.predict=[0.7]", *tiny_paths]) == 2
+    assert "β=0.7" in capsys.readouterr().err
+
+
+def test_bench_grid_runs_skips_and_writes_leaderboards(tmp_path, tiny_paths, capsys):
+    grid = ["fusion=concat,single", "task=segmentation,anticipation", "seed=1,2", *TINY, *tiny_paths]
+    assert main(["bench", *grid]) == 0
+    runs = records(tmp_path / "runs")
+    # concat + single per modality (2) = 3 cells, x 2 tasks x 2 seeds
+    assert len(runs) == 12
+    cells = {r["cell"] for r in runs}
+    assert cells == {"concat", "single[modality=m0]", "single[modality=m1]"}
+    for record in runs:
+        assert record["status"] == "finished"
+        assert all(0.0 <= v <= 100.0 for v in record["metrics"].values())
+        assert {"fused"} <= set(record["effective_rank"])
+        assert (Path(record["config"]["paths"]["runs"]).is_dir())
+    seg = next(r for r in runs if r["task"] == "segmentation")
+    assert set(seg["metrics"]) == {"accuracy", "edit", "f1@10", "f1@25", "f1@50"}
+    ant = next(r for r in runs if r["task"] == "anticipation")
+    assert len(ant["metrics"]) == 8 and "moc_obs30_pred50" in ant["metrics"]
+
+    boards = tmp_path / "leaderboards"
+    label = runs[0]["dataset"]
+    assert label.startswith("synthetic[") and "num_train=6" in label
+    markdown = (boards / f"anticipation-{label}.md").read_text()
+    assert "α=0.2 β=0.1" in markdown and "± " in markdown and "single[modality=m0]" in markdown
+    for suffix in ("md", "csv", "tex", "html"):
+        assert (boards / f"segmentation-{label}.{suffix}").is_file()
+    assert "\\toprule" in (boards / f"segmentation-{label}.tex").read_text()
+    assert "single[modality=m1]" in capsys.readouterr().out
+
+    capsys.readouterr()
+    mtimes = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("result.json")}
+    assert main(["bench", *grid]) == 0
+    assert "0 run(s) finished, 12 skipped" in capsys.readouterr().out
+    assert mtimes == {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("result.json")}
+
+
+def test_a_failing_run_keeps_the_finished_ones(tmp_path, tiny_paths, monkeypatch, capsys):
+    import mmfuse.engine.job as job
+
+    real = job.train_and_evaluate
+
+    def fails_for_seed_2(**kwargs):
+        if kwargs["seed"] == 2:
+            raise RuntimeError("boom")
+        return real(**kwargs)
+
+    monkeypatch.setattr(job, "train_and_evaluate", fails_for_seed_2)
+    grid = ["fusion=concat", "task=segmentation", "seed=1,2,3", *TINY, *tiny_paths]
+    assert main(["bench", *grid]) == 1
+    out = capsys.readouterr()
+    assert "boom" in out.out + out.err
+    assert sorted(r["seed"] for r in records(tmp_path / "runs")) == [1, 3]
+    assert len(list((tmp_path / "runs").rglob("failure.txt"))) == 1
+
+    monkeypatch.setattr(job, "train_and_evaluate", real)
+    assert main(["bench", *grid]) == 0
+    assert "1 run(s) finished, 2 skipped" in capsys.readouterr().out
+    assert sorted(r["seed"] for r in records(tmp_path / "runs")) == [1, 2, 3]
+    assert not list((tmp_path / "runs").rglob("failure.txt"))
+
+
+def test_run_and_leaderboard_commands(tmp_path, tiny_paths, capsys):
+    assert main(["run", "fusion=concat", "task=segmentation", *TINY, *tiny_paths]) == 0
+    out_dir = tmp_path / "tables"
+    assert main(["leaderboard", str(tmp_path / "runs"), "--out", str(out_dir)]) == 0
+    (csv_path,) = out_dir.glob("segmentation-*.csv")
+    csv = csv_path.read_text()
+    assert csv.splitlines()[0].startswith("task,dataset,method,accuracy_mean")
+    assert main(["leaderboard", str(tmp_path / "nothing")]) == 2
+
+
+def test_run_refuses_a_grid(capsys, tiny_paths):
+    assert main(["run", "seed=1,2", *tiny_paths]) == 2
+    assert "mmfuse bench" in capsys.readouterr().err

@@ -1,0 +1,227 @@
+"""The temporal-model contract for every registered one, their specifics, the backbone and the decoder."""
+from __future__ import annotations
+
+import inspect
+import math
+
+import pytest
+import torch
+
+from mmfuse.errors import ConfigError
+from mmfuse.models import AnticipationDecoder, MultimodalBackbone, build_backbone
+from mmfuse.models.transformer import sinusoidal_encoding
+from mmfuse.registry import FUSIONS, create_temporal_model, list_fusions, list_temporal_models
+
+IN, DIM = 12, 16
+
+
+def build(name: str, **options) -> torch.nn.Module:
+    torch.manual_seed(0)
+    return create_temporal_model(name, in_dim=IN, dim=DIM, **options)
+
+
+def run(model: torch.nn.Module, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    torch.manual_seed(0)
+    return model(x, mask)
+
+
+@pytest.mark.parametrize("name", list_temporal_models())
+def test_temporal_contract(name: str) -> None:
+    model, twin = build(name), build(name)
+    model.train()
+    twin.train()
+    x = torch.randn(2, 7, IN)
+    mask = torch.ones(2, 7, dtype=torch.bool)
+    mask[1, 4:] = False
+
+    assert isinstance(model.out_dim, int) and model.out_dim > 0
+    y = run(model, x, mask)
+    assert y.shape == (2, 7, model.out_dim)
+    assert torch.isfinite(y).all()
+    torch.testing.assert_close(run(twin, x, mask), y, rtol=0, atol=0)
+
+    (y * torch.randn_like(y))[mask].sum().backward()
+    for pname, p in model.named_parameters():
+        if p.requires_grad:
+            assert p.grad is not None, f"{pname} got no gradient"
+            assert torch.isfinite(p.grad).all(), f"{pname} got a non-finite gradient"
+
+    changed = x.clone()
+    changed[~mask] = 10 * torch.randn(int((~mask).sum()), IN)
+    for training in (True, False):
+        model.train(training)
+        with torch.no_grad():
+            torch.testing.assert_close(
+                run(model, changed, mask)[mask], run(model, x, mask)[mask], msg="a padded frame changed a valid output"
+            )
+
+
+@pytest.mark.parametrize("name", list_temporal_models())
+def test_temporal_output_ignores_how_much_padding_follows(name: str) -> None:
+    """A sample's valid outputs are the same alone or padded in a longer batch (evaluation mode)."""
+    model = build(name).eval()
+    x = torch.randn(2, 150, IN)
+    mask = torch.ones(2, 150, dtype=torch.bool)
+    mask[1, 90:] = False
+    with torch.no_grad():
+        batched = model(x, mask)
+        alone = model(x[1:, :90], mask[1:, :90])
+    torch.testing.assert_close(batched[1, :90], alone[0])
+
+
+@pytest.mark.parametrize("name", list_temporal_models())
+def test_temporal_long_input_and_fully_padded_row(name: str) -> None:
+    model = build(name).eval()
+    x = torch.randn(2, 600, IN)
+    mask = torch.ones(2, 600, dtype=torch.bool)
+    mask[1] = False  # a sample with no valid frame at all
+    with torch.no_grad():
+        y = model(x, mask)
+        other = x.clone()
+        other[1] = torch.randn(600, IN)
+        y_other = model(other, mask)
+    assert y.shape == (2, 600, model.out_dim)
+    assert torch.isfinite(y).all()
+    torch.testing.assert_close(y_other[0], y[0])
+
+
+def test_sinusoidal_encoding_matches_the_formula() -> None:
+    table = sinusoidal_encoding(50, 7)
+    pos, i = 13, 2
+    assert table.shape == (50, 7)
+    assert table[pos, 2 * i].item() == pytest.approx(math.sin(pos / 10000 ** (2 * i / 7)), abs=1e-5)
+    assert table[pos, 2 * i + 1].item() == pytest.approx(math.cos(pos / 10000 ** (2 * i / 7)), abs=1e-5)
+
+
+def frames_changed_by_first_frame(model: torch.nn.Module, length: int) -> torch.Tensor:
+    model.eval()
+    x = torch.randn(1, length, IN)
+    mask = torch.ones(1, length, dtype=torch.bool)
+    changed = x.clone()
+    changed[0, 0] += 5
+    with torch.no_grad():
+        return (model(changed, mask) - model(x, mask)).abs().amax(-1)[0] > 1e-6
+
+
+def test_transformer_window_limits_attention_to_chunks() -> None:
+    local = frames_changed_by_first_frame(build("transformer", layers=1, window=8, shifted=False), 40)
+    assert local[:8].all() and not local[8:].any()
+    full = frames_changed_by_first_frame(build("transformer", layers=1, window=None), 40)
+    assert full.all()
+    # Two layers with shifted chunks: the second reaches frames 8..11 through chunk [-4, 4) -> [4, 12).
+    shifted = frames_changed_by_first_frame(build("transformer", layers=2, window=8, shifted=True), 40)
+    assert shifted[:12].all() and not shifted[12:].any()
+
+
+def test_windowed_transformer_long_input_with_fully_padded_chunks() -> None:
+    model = build("transformer", window=128, shifted=True).eval()
+    x = torch.randn(3, 600, IN)
+    mask = torch.ones(3, 600, dtype=torch.bool)
+    mask[1, 90:] = False  # chunks 1.. of this sample hold no valid frame
+    mask[2] = False
+    with torch.no_grad():
+        y = model(x, mask)
+        alone = model(x[1:2, :90], mask[1:2, :90])
+    assert y.shape == (3, 600, DIM) and torch.isfinite(y).all()
+    torch.testing.assert_close(y[1, :90], alone[0])
+
+
+def test_transformer_rejects_bad_options() -> None:
+    with pytest.raises(ConfigError, match="heads"):
+        build("transformer", heads=5)
+    with pytest.raises(ConfigError, match="window"):
+        build("transformer", window=0)
+
+
+def test_tcn_receptive_field_and_options() -> None:
+    # Kernel 3, dilations 1, 2, 4: frame 0 reaches frames 0..7.
+    reach = frames_changed_by_first_frame(build("tcn", layers=3), 30)
+    assert reach[:8].all() and not reach[8:].any()
+    with pytest.raises(ConfigError, match="odd"):
+        build("tcn", kernel_size=4)
+
+
+def test_identity_has_no_temporal_context() -> None:
+    reach = frames_changed_by_first_frame(build("identity"), 10)
+    assert reach[0] and not reach[1:].any()
+
+
+def fusion_options(name: str, modalities: list[str]) -> dict:
+    parameter = inspect.signature(FUSIONS.get(name)).parameters.get("modality")
+    if parameter is not None and parameter.default in (None, inspect.Parameter.empty):
+        return {"modality": modalities[-1]}
+    return {}
+
+
+@pytest.mark.parametrize("temporal", list_temporal_models())
+@pytest.mark.parametrize("fusion", list_fusions())
+def test_every_fuser_composes_with_every_temporal_model(fusion: str, temporal: str) -> None:
+    modalities = ["rgb", "imu"]
+    backbone = build_backbone(
+        modalities,
+        {"rgb": 10, "imu": 6},
+        dim=DIM,
+        hidden=24,
+        encoder_cfg={"name": "projection"},
+        fusion_cfg={"name": fusion, **fusion_options(fusion, modalities)},
+        temporal_cfg={"name": temporal},
+    )
+    assert isinstance(backbone, MultimodalBackbone)
+    assert set(backbone.encoders) == set(backbone.fuser.modalities)
+    feats = {"rgb": torch.randn(2, 9, 10), "imu": torch.randn(2, 9, 6)}
+    mask = torch.ones(2, 9, dtype=torch.bool)
+    mask[0, 6:] = False
+    hidden, fused = backbone(feats, mask)
+    assert hidden.shape == (2, 9, backbone.out_dim) and backbone.out_dim == 24
+    assert fused.tokens.shape == (2, 9, backbone.fuser.out_dim)
+    assert torch.isfinite(hidden).all()
+
+
+def test_backbone_builds_only_the_encoders_the_fuser_uses() -> None:
+    backbone = build_backbone(
+        ["rgb", "imu"], {"rgb": 10, "imu": 6}, DIM, DIM,
+        {"name": "projection", "layer_norm": True}, {"name": "single", "modality": "imu"}, {"name": "identity"},
+    )
+    assert list(backbone.encoders) == ["imu"]
+    assert backbone.encoders["imu"].linear.in_features == 6
+    hidden, fused = backbone({"imu": torch.randn(1, 5, 6)}, torch.ones(1, 5, dtype=torch.bool))
+    assert hidden.shape == (1, 5, DIM) and list(fused.embeddings) == ["imu"]
+
+
+def test_backbone_reports_config_mistakes() -> None:
+    args = (["rgb", "imu"], {"rgb": 10, "imu": 6}, DIM, DIM, {"name": "projection"})
+    with pytest.raises(ConfigError, match="supplies"):
+        build_backbone(*args, {"name": "concat", "dim": 8}, {"name": "tcn"})
+    with pytest.raises(ConfigError, match="no `name`"):
+        build_backbone(*args, {"name": "concat"}, {"layers": 2})
+    with pytest.raises(ConfigError, match="imu"):
+        build_backbone(
+            ["rgb", "imu"], {"rgb": 10}, DIM, DIM, {"name": "projection"}, {"name": "concat"}, {"name": "tcn"}
+        )
+    backbone = build_backbone(*args, {"name": "concat"}, {"name": "tcn"})
+    with pytest.raises(ConfigError, match="lacks"):
+        backbone({"rgb": torch.randn(1, 5, 10)}, torch.ones(1, 5, dtype=torch.bool))
+
+
+def test_anticipation_decoder() -> None:
+    torch.manual_seed(0)
+    decoder = AnticipationDecoder(DIM, num_classes=5, num_queries=8, layers=2, heads=4)
+    memory = torch.randn(3, 20, DIM)
+    mask = torch.ones(3, 20, dtype=torch.bool)
+    mask[1, 12:] = False
+    mask[2] = False  # no valid frame: must stay finite
+    logits, durations = decoder(memory, mask)
+    assert logits.shape == (3, 8, 6) and durations.shape == (3, 8)
+    assert torch.isfinite(logits).all() and ((durations > 0) & (durations < 1)).all()
+
+    (logits.square().mean() + durations.mean()).backward()
+    for pname, p in decoder.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), pname
+
+    decoder.eval()
+    changed = memory.clone()
+    changed[1, 12:] = torch.randn(8, DIM)
+    with torch.no_grad():
+        ref, new = decoder(memory, mask), decoder(changed, mask)
+    torch.testing.assert_close(new[0][:2], ref[0][:2])
+    torch.testing.assert_close(new[1][:2], ref[1][:2])
