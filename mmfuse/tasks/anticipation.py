@@ -148,7 +148,8 @@ class AnticipationTask(Task):
     def batches(
         self, videos: Sequence[Video], modalities: Sequence[str], batch_size: int, max_len: int, rng: np.random.Generator
     ) -> list[Batch]:
-        observations = [o for v in videos for a in self.train_observe if (o := observe(v, a, self.future, max_len))]
+        alphas = rng.choice(self.train_observe, size=len(videos))  # one observation per video per epoch
+        observations = [o for v, a in zip(videos, alphas) if (o := observe(v, float(a), self.future, max_len))]
         order = rng.permutation(len(observations))
         batches = []
         for first in range(0, len(order), batch_size):
