@@ -29,8 +29,14 @@ def group_options(group: str) -> list[str]:
 
 
 def check_group_choices(overrides: list[str]) -> None:
-    """An unknown ``group=name`` fails with the closest names and the list of what exists."""
-    for override in OverridesParser.create().parse_overrides(overrides):
+    """An unknown ``group=name`` fails with the closest names and the list of what exists.
+
+    With ``hydra.searchpath`` (configs of out-of-tree plugins) Hydra itself reports unknowns.
+    """
+    parsed = parse_overrides(overrides)
+    if any(o.key_or_group == "hydra.searchpath" for o in parsed):
+        return
+    for override in parsed:
         group = override.key_or_group
         if group not in GROUPS or override.is_delete():
             continue

@@ -87,8 +87,11 @@ def expand_single(resolved: dict[str, Any], modalities: list[str]) -> list[dict[
 
 def describe(resolved: dict[str, Any], choices: dict[str, str]) -> tuple[str, str, str]:
     """(dataset label, cell name, config hash) of a resolved config."""
-    reference, _ = _compose_reference(tuple(f"{g}={choices[g]}" for g in GROUPS))
-    _, default_choices = _compose_reference(())
+    # Composing resets Hydra's search path: keep the job's (configs of out-of-tree plugins).
+    searchpath = list(HydraConfig.get().searchpath)
+    keep = (f"hydra.searchpath=[{','.join(searchpath)}]",) if searchpath else ()
+    reference, _ = _compose_reference((*keep, *(f"{g}={choices[g]}" for g in GROUPS)))
+    _, default_choices = _compose_reference(keep)
     params = cell_params(resolved, choices, reference, default_choices)
     return dataset_label(resolved, reference), cell_name(resolved, params), config_hash(resolved)
 
