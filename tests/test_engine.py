@@ -1,0 +1,81 @@
+"""Seeding, schedules and device choice."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mmfuse.engine.device import autocast, resolve_device
+from mmfuse.engine.schedule import build_optimizer, warmup_cosine
+from mmfuse.engine.seeding import seed_everything
+from mmfuse.engine.trainer import TrainBudget, train_and_evaluate
+from mmfuse.errors import ConfigError
+from mmfuse.registry import create_dataset, create_task
+
+
+def test_warmup_then_cosine():
+    factor = warmup_cosine(total_steps=100, warmup_steps=10)
+    assert factor(0) == pytest.approx(1 / 11)
+    assert factor(9) == pytest.approx(10 / 11)
+    assert factor(10) == pytest.approx(1.0)
+    assert factor(55) == pytest.approx(0.5)
+    assert factor(100) == pytest.approx(0.0, abs=1e-12)
+    values = [factor(s) for s in range(10, 101)]
+    assert all(a >= b for a, b in zip(values, values[1:]))
+
+
+def test_no_weight_decay_on_biases_and_norms():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.LayerNorm(3))
+    optimizer, _ = build_optimizer(model, 1e-3, 0.1, 10, 1)
+    decayed, plain = optimizer.param_groups
+    assert decayed["weight_decay"] == 0.1 and [p.ndim for p in decayed["params"]] == [2]
+    assert plain["weight_decay"] == 0.0 and len(plain["params"]) == 3
+
+
+def test_device_choice():
+    assert resolve_device("cpu").type == "cpu"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA device"):
+            resolve_device("cuda")
+    with autocast(torch.device("cpu")):
+        assert torch.get_autocast_dtype("cpu") is not None
+
+
+def test_seeding_is_deterministic():
+    first = seed_everything(5).random(3), torch.rand(3)
+    second = seed_everything(5).random(3), torch.rand(3)
+    assert np.array_equal(first[0], second[0]) and torch.equal(first[1], second[1])
+
+
+def run(seed: int, tmp_path=None):
+    dataset = create_dataset("synthetic", num_train=4, num_test=2, min_frames=60, max_frames=80)
+    return train_and_evaluate(
+        dataset=dataset,
+        train_videos=dataset.videos("train"),
+        test_videos=dataset.videos("test"),
+        task=create_task("segmentation"),
+        modalities=dataset.modalities,
+        encoder_cfg={"name": "projection"},
+        fusion_cfg={"name": "concat"},
+        temporal_cfg={"name": "tcn", "layers": 3},
+        regularizer_cfg={"name": "none"},
+        dim=16,
+        hidden=16,
+        max_len=32,
+        budget=TrainBudget(epochs=2, batch_size=2),
+        seed=seed,
+        device=torch.device("cpu"),
+        run_dir=tmp_path,
+    )
+
+
+def test_training_is_deterministic_under_a_seed_and_saves_the_model(tmp_path):
+    a, b, c = run(1, tmp_path), run(1), run(2)
+    assert a.metrics == b.metrics and a.final_loss == b.final_loss
+    assert a.final_loss != c.final_loss
+    state = torch.load(tmp_path / "model.pt")
+    assert any(k.startswith("backbone.fuser") for k in state) and any(k.startswith("head.") for k in state)
+    assert set(a.effective_rank) == {"m0", "m1", "fused"} and all(v > 0 for v in a.effective_rank.values())
+    assert a.parameters > 0 and a.peak_memory_mb > 0

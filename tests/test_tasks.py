@@ -1,0 +1,103 @@
+"""The task contract, for every registered task, plus the decoding and windowing rules."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mmfuse.data.video import Video
+from mmfuse.models.backbone import build_backbone
+from mmfuse.registry import create_dataset, create_task, list_tasks
+from mmfuse.tasks.anticipation import expand_transcript, observe, transcript
+from mmfuse.tasks.base import TaskModel, expand_to_frames
+from mmfuse.tasks.segmentation import crop_windows, window_logits
+
+MODALITIES = ["m0", "m1"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    dataset = create_dataset("synthetic", num_train=4, num_test=3, min_frames=60, max_frames=90, seed=3)
+    return dataset, dataset.videos("train"), dataset.videos("test")
+
+
+def model_for(task, dataset) -> TaskModel:
+    torch.manual_seed(0)
+    backbone = build_backbone(
+        MODALITIES, dataset.feature_dims, 16, 16, {"name": "projection"}, {"name": "concat"}, {"name": "tcn", "layers": 3}
+    )
+    return TaskModel(backbone, task.build_head(16, dataset.num_classes))
+
+
+@pytest.mark.parametrize("name", list_tasks())
+def test_task_contract(name, data):
+    dataset, train, test = data
+    task = create_task(name)
+    model = model_for(task, dataset)
+    rng = np.random.default_rng(0)
+    batches = task.batches(train, MODALITIES, 2, 32, rng)
+    assert batches and all(b.mask.shape == b.feats["m0"].shape[:2] for b in batches)
+    assert max(b.mask.shape[1] for b in batches) <= 32  # windows never exceed max_len
+
+    loss, fused, logs = task.loss(model, batches[0])
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    assert all(np.isfinite(v) for v in logs.values())
+    loss.backward()
+    unused = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not unused, f"parameters without gradient: {unused}"
+
+    model.eval()
+    metrics = task.evaluate(
+        model, test, MODALITIES, num_classes=dataset.num_classes, background=[], max_len=32, batch_size=4,
+        device=torch.device("cpu"),
+    )
+    assert list(metrics) == [c.key for c in task.columns]
+    assert all(0.0 <= v <= 100.0 and np.isfinite(v) for v in metrics.values())
+    assert len({c.header for c in task.columns}) == len(task.columns)
+
+
+def test_transcript_and_expansion_round_trip():
+    labels = np.array([2, 2, 2, 5, 5, 1, 1, 1, 1, 1])
+    classes, durations = transcript(labels)
+    assert classes.tolist() == [2, 5, 1] and np.allclose(durations, [0.3, 0.2, 0.5])
+    assert expand_transcript(classes, durations, 10, end_class=9).tolist() == labels.tolist()
+    # durations are renormalised over the decoded segments, as FUTR does
+    assert expand_transcript(classes, durations * 3, 10, end_class=9).tolist() == labels.tolist()
+    assert expand_transcript(np.array([], dtype=int), np.array([]), 4, end_class=9).tolist() == [9] * 4
+
+
+def test_observation_windows_follow_the_protocol():
+    video = Video("v", {"m0": np.zeros((50, 2), np.float32)}, np.zeros(100, np.int64), sample_rate=2)
+    obs = observe(video, 0.3, 0.5, max_len=512)
+    assert (obs.future_start, obs.future_end) == (int(0.3 * 100), int((0.3 + 0.5) * 100))
+    assert obs.steps.tolist() == list(range(15))  # frames 0, 2, ..., 28 are before int(0.3 T)
+    short = observe(video, 0.3, 0.5, max_len=4)
+    assert len(short.steps) == 4 and short.steps[0] == 0 and short.steps[-1] == 14
+    assert observe(video, 0.001, 0.5, max_len=8) is None
+
+
+def test_segmentation_windows_cover_every_frame(data):
+    dataset, _, test = data
+    task = create_task("segmentation")
+    model = model_for(task, dataset).eval()
+    for video, logits in window_logits(model, test, MODALITIES, max_len=7, batch_size=3, device=torch.device("cpu")):
+        assert logits.shape == (video.num_steps, dataset.num_classes)
+        frames = expand_to_frames(logits.argmax(-1), video.sample_rate, video.num_frames)
+        assert frames.shape == video.labels.shape
+
+
+def test_crop_windows_cover_long_videos():
+    video = Video("v", {"m0": np.zeros((1000, 1), np.float32)}, np.zeros(1000, np.int64))
+    windows = crop_windows(video, 300, np.random.default_rng(0))
+    assert len(windows) == 4 and all(e - s == 300 and 0 <= s and e <= 1000 for s, e in windows)
+    assert crop_windows(video, 2000, np.random.default_rng(0)) == [(0, 1000)]
+
+
+@pytest.mark.parametrize(
+    "options", [{"predict": [0.7]}, {"observe": [0.0]}, {"observe": [0.6], "future": 0.5}]
+)
+def test_impossible_anticipation_options_are_config_errors(options):
+    from mmfuse.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        create_task("anticipation", **options)
