@@ -101,15 +101,21 @@ class LabelledVideos:
     files: dict[str, Path] = field(default_factory=dict)  # ground-truth file per video
 
 
+def read_ground_truth(path: Path) -> list[str]:
+    """One class name per frame; an empty file is an error."""
+    truth = read_label_file(path)
+    if not truth:
+        raise DataError(f"{path}: empty ground truth; write one class name per frame")
+    return truth
+
+
 def load_segmentation(gt_dir: Path, pred_dir: Path) -> LabelledVideos:
     """Every ground-truth video with its prediction; all problems raised together."""
     loaded = LabelledVideos()
     problems: list[str] = []
     for video, gt_path in ground_truth_files(gt_dir).items():
         try:
-            truth = read_label_file(gt_path)
-            if not truth:
-                raise DataError(f"{gt_path}: empty ground truth; write one class name per frame")
+            truth = read_ground_truth(gt_path)
             pred_path = segmentation_prediction_file(pred_dir, video)
             prediction = read_segmentation_prediction(pred_path)
             if len(prediction) != len(truth):
@@ -141,9 +147,7 @@ def load_anticipation(
     problems: list[str] = []
     for video, gt_path in ground_truth_files(gt_dir).items():
         try:
-            truth = read_label_file(gt_path)
-            if not truth:
-                raise DataError(f"{gt_path}: empty ground truth; write one class name per frame")
+            truth = read_ground_truth(gt_path)
         except DataError as error:
             problems.append(str(error))
             continue
