@@ -34,8 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. fusion=concat,single seed=1,10")
 
 
-def grid_arguments(overrides: list[str]) -> tuple[list[str], list[str], DictConfig]:
-    """Arguments for Hydra's sweep, the plain (non-sweep) overrides, and the config they compose."""
+def plan_sweeps(overrides: list[str]) -> tuple[list[list[str]], list[str], DictConfig]:
+    """Hydra sweeps to launch, the plain (non-sweep) overrides, and the config they compose.
+
+    The first sweep is the experiment's ``grid`` with command-line axes replacing its own;
+    each of the experiment's ``extra_cells`` (e.g. ``fusion=rtf regularizer=dagr``) adds a
+    sweep over the remaining axes, unless the command line sets one of the keys it sets.
+    """
     parsed = parse_overrides(overrides)
     experiment = next((o.value() for o in parsed if o.key_or_group == "experiment"), None)
     plain = [text for text, o in zip(overrides, parsed) if not o.is_sweep_override()]
@@ -44,31 +49,46 @@ def grid_arguments(overrides: list[str]) -> tuple[list[str], list[str], DictConf
         overrides = ["experiment=default", *overrides]
     cfg = compose_config(plain)
     given = {o.key_or_group for o in parsed}
-    axes = [f"{key}={value}" for key, value in cfg.grid.items() if key not in given]
-    return [*axes, *overrides], plain, cfg
+    axes = {str(key): str(value) for key, value in cfg.grid.items() if key not in given}
+    sweeps = [[*(f"{k}={v}" for k, v in axes.items()), *overrides]]
+    for cell in cfg.extra_cells:
+        settings = [part for part in str(cell).split() if part]
+        keys = {part.split("=", 1)[0] for part in settings}
+        if not keys & given:
+            sweeps.append([*(f"{k}={v}" for k, v in axes.items() if k not in keys), *overrides, *settings])
+    return sweeps, plain, cfg
 
 
-def datasets_to_check(sweep: list[str], plain: list[str], cfg: DictConfig) -> list[DictConfig]:
+def datasets_to_check(sweeps: list[list[str]], plain: list[str], cfg: DictConfig) -> list[DictConfig]:
     """The config of every dataset the grid touches, to validate each before training."""
-    swept = next((o for o in parse_overrides(sweep) if o.key_or_group == "dataset" and o.is_sweep_override()), None)
-    if swept is None:
+    names = {
+        name
+        for sweep in sweeps
+        for o in parse_overrides(sweep)
+        if o.key_or_group == "dataset" and o.is_sweep_override()
+        for name in o.sweep_string_iterator()
+    }
+    if not names:
         return [cfg]
     base = [p for p in plain if not p.startswith("dataset=")]
-    return [compose_config([*base, f"dataset={name}"]) for name in swept.sweep_string_iterator()]
+    return [compose_config([*base, f"dataset={name}"]) for name in sorted(names)]
 
 
 def run(args: argparse.Namespace) -> int:
     console = Console()
-    sweep, plain, cfg = grid_arguments(list(args.overrides))
-    for dataset_cfg in datasets_to_check(sweep, plain, cfg):
+    sweeps, plain, cfg = plan_sweeps(list(args.overrides))
+    for dataset_cfg in datasets_to_check(sweeps, plain, cfg):
         if report_dataset(dataset_cfg, console) > 0:
             console.print("[red]The dataset has errors (above); nothing was run.[/red] Fix them, or check with `mmfuse validate`.")
             return 2
     runs_root = Path(cfg.paths.runs)
-    sweep_dir = runs_root / ".hydra" / f"sweep-{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
-    launch([*sweep, f"hydra.sweep.dir={sweep_dir}"], multirun=True)
+    started = f"{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
+    outcomes = []
+    for number, sweep in enumerate(sweeps):
+        sweep_dir = runs_root / ".hydra" / f"sweep-{started}-{number}"
+        launch([*sweep, f"hydra.sweep.dir={sweep_dir}"], multirun=True)
+        outcomes += [o for path in sorted(sweep_dir.glob(f"*/{OUTCOME_FILE}")) for o in json.loads(path.read_text())]
 
-    outcomes = [o for path in sorted(sweep_dir.glob(f"*/{OUTCOME_FILE}")) for o in json.loads(path.read_text())]
     counts = {status: sum(o["status"] == status for o in outcomes) for status in ("finished", "skipped", "failed")}
     touched = {(o["task"], o["dataset"]) for o in outcomes if o["status"] != "failed"}
     boards = make_leaderboards(runs_root, only=touched)

@@ -131,6 +131,7 @@ def run_cell(
             dim=resolved["model"]["dim"],
             hidden=resolved["model"]["hidden"],
             max_len=resolved["model"]["max_len"],
+            shared_encoder=resolved["model"]["shared_encoder"],
             budget=TrainBudget(**resolved["dataset"].get("train", {})),
             seed=seed,
             device=device,

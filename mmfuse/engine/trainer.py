@@ -66,6 +66,7 @@ def train_and_evaluate(
     hidden: int,
     max_len: int,
     budget: TrainBudget,
+    shared_encoder: bool = False,
     seed: int,
     device: torch.device,
     run_dir: Path | None = None,
@@ -76,7 +77,7 @@ def train_and_evaluate(
     reset_peak_memory(device)
     feature_dims = {m: int(train_videos[0].features[m].shape[1]) for m in modalities}
     backbone = build_backbone(
-        modalities, feature_dims, dim, hidden, dict(encoder_cfg), dict(fusion_cfg), dict(temporal_cfg)
+        modalities, feature_dims, dim, hidden, dict(encoder_cfg), dict(fusion_cfg), dict(temporal_cfg), shared_encoder
     )
     model = TaskModel(backbone, task.build_head(hidden, dataset.num_classes)).to(device)
     used = list(backbone.fuser.modalities)

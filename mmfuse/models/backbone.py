@@ -56,11 +56,14 @@ def build_backbone(
     encoder_cfg: Mapping[str, Any],
     fusion_cfg: Mapping[str, Any],
     temporal_cfg: Mapping[str, Any],
+    shared_encoder: bool = False,
 ) -> MultimodalBackbone:
     """Build encoders (width ``dim``), fuser and temporal model (width ``hidden``) from configs.
 
     Each cfg is ``{"name": <registered name>, **options}``. Only the modalities the
-    fuser keeps get an encoder (``single`` keeps one).
+    fuser keeps get an encoder (``single`` keeps one). With ``shared_encoder`` one
+    encoder serves every modality (R3D Table 9's shared projection), which needs
+    modalities of equal width.
     """
     fusion_name, fusion_options = _split(fusion_cfg, "fusion", ("modalities", "dim"))
     fuser = create_fusion(fusion_name, modalities=list(modalities), dim=dim, **fusion_options)
@@ -68,9 +71,18 @@ def build_backbone(
     if unknown:
         raise ConfigError(f"no feature width for modalities {unknown}; the dataset has {dict(feature_dims)}")
     encoder_name, encoder_options = _split(encoder_cfg, "encoder", ("in_dim", "dim"))
-    encoders = nn.ModuleDict(
-        {m: create_encoder(encoder_name, in_dim=feature_dims[m], dim=dim, **encoder_options) for m in fuser.modalities}
-    )
+    if shared_encoder:
+        widths = {feature_dims[m] for m in fuser.modalities}
+        if len(widths) > 1:
+            raise ConfigError(
+                f"model.shared_encoder=true needs modalities of equal width, got {dict(feature_dims)}"
+            )
+        shared = create_encoder(encoder_name, in_dim=widths.pop(), dim=dim, **encoder_options)
+        encoders = nn.ModuleDict({m: shared for m in fuser.modalities})
+    else:
+        encoders = nn.ModuleDict(
+            {m: create_encoder(encoder_name, in_dim=feature_dims[m], dim=dim, **encoder_options) for m in fuser.modalities}
+        )
     temporal_name, temporal_options = _split(temporal_cfg, "temporal", ("in_dim", "dim"))
     temporal = create_temporal_model(temporal_name, in_dim=fuser.out_dim, dim=hidden, **temporal_options)
     return MultimodalBackbone(encoders, fuser, temporal)

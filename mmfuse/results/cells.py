@@ -11,8 +11,8 @@ import json
 from typing import Any, Mapping
 
 METHOD_GROUPS = ("encoder", "fusion", "regularizer", "temporal")
-NOT_PART_OF_A_CELL = ("seed", "device", "paths", "grid", "hydra", "dataset", "task")
-NOT_HASHED = ("device", "paths", "grid", "hydra")
+NOT_PART_OF_A_CELL = ("seed", "device", "paths", "grid", "extra_cells", "hydra", "dataset", "task")
+NOT_HASHED = ("device", "paths", "grid", "extra_cells", "hydra")
 NOT_PART_OF_A_DATASET_LABEL = ("root", "train")
 
 
