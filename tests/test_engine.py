@@ -79,3 +79,4 @@ def test_training_is_deterministic_under_a_seed_and_saves_the_model(tmp_path):
     assert any(k.startswith("backbone.fuser") for k in state) and any(k.startswith("head.") for k in state)
     assert set(a.effective_rank) == {"m0", "m1", "fused"} and all(v > 0 for v in a.effective_rank.values())
     assert a.parameters > 0 and a.peak_memory_mb > 0
+    assert {"ce", "smooth"} <= set(a.train_logs) and all(np.isfinite(v) for v in a.train_logs.values())

@@ -161,6 +161,7 @@ def run_cell(
         "eval_seconds": outcome.eval_seconds,
         "wall_seconds": time.perf_counter() - started,
         "final_loss": outcome.final_loss,
+        "train_logs": outcome.train_logs,
         "device": str(device),
         "versions": environment(),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(),

@@ -43,7 +43,7 @@ class RunOutcome:
     train_seconds: float
     eval_seconds: float
     final_loss: float
-    extra: dict[str, Any] = field(default_factory=dict)
+    train_logs: dict[str, float] = field(default_factory=dict)  # loss terms, mean over the last epoch
 
 
 def options(cfg: Mapping[str, Any], *exclude: str) -> dict[str, Any]:
@@ -92,16 +92,20 @@ def train_and_evaluate(
 
     started = time.perf_counter()
     last_loss = float("nan")
+    epoch_logs: dict[str, list[float]] = {}
     with _progress() as progress:
         bar = progress.add_task(description, total=total_steps, loss=float("nan"))
         for _ in range(budget.epochs):
             model.train()
+            epoch_logs: dict[str, list[float]] = {}
             for batch in task.batches(train_videos, used, budget.batch_size, max_len, rng):
                 batch = batch.to(device)
                 with autocast(device):
-                    loss, fused, _ = task.loss(model, batch)
-                    reg_loss, _ = regularizer(fused.embeddings, fused.tokens, batch.mask)
+                    loss, fused, task_logs = task.loss(model, batch)
+                    reg_loss, reg_logs = regularizer(fused.embeddings, fused.tokens, batch.mask)
                     loss = loss + reg_loss
+                for key, value in {**task_logs, **reg_logs}.items():
+                    epoch_logs.setdefault(key, []).append(float(value))
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 scaler.unscale_(optimizer)
@@ -138,6 +142,7 @@ def train_and_evaluate(
         train_seconds=train_seconds,
         eval_seconds=eval_seconds,
         final_loss=last_loss,
+        train_logs={key: float(np.mean(values)) for key, values in epoch_logs.items()},
     )
 
 
