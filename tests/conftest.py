@@ -5,9 +5,12 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+# Tests use tiny tensors: one thread is faster and steadier than two competing for the cores.
+torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 UTKINECT = REPO.parent / "shared" / "data" / "utkinect"
