@@ -49,7 +49,7 @@ def test_seeding_is_deterministic():
     assert np.array_equal(first[0], second[0]) and torch.equal(first[1], second[1])
 
 
-def run(seed: int, tmp_path=None):
+def run(seed: int, tmp_path=None, fusion: str = "concat"):
     dataset = create_dataset("synthetic", num_train=4, num_test=2, min_frames=60, max_frames=80)
     return train_and_evaluate(
         dataset=dataset,
@@ -58,7 +58,7 @@ def run(seed: int, tmp_path=None):
         task=create_task("segmentation"),
         modalities=dataset.modalities,
         encoder_cfg={"name": "projection"},
-        fusion_cfg={"name": "concat"},
+        fusion_cfg={"name": fusion},
         temporal_cfg={"name": "tcn", "layers": 3},
         regularizer_cfg={"name": "none"},
         dim=16,
@@ -80,3 +80,8 @@ def test_training_is_deterministic_under_a_seed_and_saves_the_model(tmp_path):
     assert set(a.effective_rank) == {"m0", "m1", "fused"} and all(v > 0 for v in a.effective_rank.values())
     assert a.parameters > 0 and a.peak_memory_mb > 0
     assert {"ce", "smooth"} <= set(a.train_logs) and all(np.isfinite(v) for v in a.train_logs.values())
+
+
+def test_fusers_with_streams_record_their_rank_after_fusion():
+    outcome = run(1, fusion="rtf")
+    assert set(outcome.effective_rank) == {"m0", "m1", "m0/blended", "m1/blended", "fused"}

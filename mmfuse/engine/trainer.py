@@ -149,15 +149,20 @@ def train_and_evaluate(
 def measure_effective_rank(
     model: TaskModel, videos: Sequence[Video], modalities: Sequence[str], max_len: int, batch_size: int, device: torch.device
 ) -> dict[str, float]:
-    """R3D Eq. 1 over the first window of every test video: each modality's embedding and the fused tokens."""
+    """R3D Eq. 1 over the first window of every test video.
+
+    Keys: each modality's embedding before fusion (``m``), its stream after fusion where the
+    fuser exposes one (``m/blended``, e.g. ``rtf``), and the fused tokens (``fused``).
+    """
     windows = [{m: v.features[m][:max_len] for m in modalities} for v in videos]
     rows: dict[str, list[torch.Tensor]] = {}
     for first in range(0, len(windows), batch_size):
         feats, mask = pad_windows(windows[first : first + batch_size], modalities)
         with torch.no_grad():
             _, fused = model({m: x.to(device) for m, x in feats.items()}, mask.to(device))
+            after = blended_streams(model, fused.embeddings, mask.to(device))
         valid = mask.flatten().to(device)
-        for name, tensor in {**fused.embeddings, "fused": fused.tokens}.items():
+        for name, tensor in {**fused.embeddings, **after, "fused": fused.tokens}.items():
             rows.setdefault(name, []).append(tensor.float().flatten(0, 1)[valid].cpu())
     ranks = {}
     for name, parts in rows.items():
@@ -165,6 +170,14 @@ def measure_effective_rank(
         mask = torch.ones(tokens.shape[:2], dtype=torch.bool)
         ranks[name] = masked_effective_rank(tokens, mask, generator=torch.Generator().manual_seed(0))
     return ranks
+
+
+def blended_streams(model: TaskModel, embeddings: dict[str, torch.Tensor], mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-modality streams after fusion, from fusers that expose ``streams(feats, mask)``."""
+    streams = getattr(model.backbone.fuser, "streams", None)
+    if not callable(streams):
+        return {}
+    return {f"{m}/blended": x for m, x in streams(embeddings, mask).items()}
 
 
 def _progress() -> Progress:
