@@ -1,0 +1,78 @@
+"""A 10,000-frame video trains and evaluates end to end, at the full frame rate, for both tasks.
+
+Default model settings (``model.max_len`` windows, the default temporal model); only the
+number of videos and epochs is small. The metric functions are wrapped to see what the tasks
+hand them: one prediction per frame of every test video.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from folder_fixtures import make_folder_dataset
+
+import mmfuse.tasks.anticipation as anticipation
+import mmfuse.tasks.segmentation as segmentation
+from mmfuse.cli import main
+
+FRAMES = 10_000
+
+
+@pytest.fixture(scope="module")
+def long_root(tmp_path_factory) -> Path:
+    """One training video and one test video of exactly ``FRAMES`` frames (split 1)."""
+    return make_folder_dataset(tmp_path_factory.mktemp("long") / "data", num_videos=2, frames=(FRAMES, FRAMES))
+
+
+def run_record(runs: Path) -> dict:
+    [path] = sorted(runs.rglob("result.json"))
+    return json.loads(path.read_text())
+
+
+def test_long_video_segmentation_predicts_every_frame(long_root, tmp_path, tiny_paths, monkeypatch):
+    seen = []
+
+    def spy(preds, targets, **kwargs):
+        seen.append(([len(p) for p in preds], [len(t) for t in targets]))
+        return original(preds, targets, **kwargs)
+
+    original = segmentation.segmentation_scores
+    monkeypatch.setattr(segmentation, "segmentation_scores", spy)
+    overrides = [f"dataset.root={long_root}", "fusion=concat", "task=segmentation", "dataset.train.epochs=1"]
+    assert main(["run", "dataset=folder", *overrides, *tiny_paths]) == 0
+
+    assert seen == [([FRAMES], [FRAMES])]  # the one test video, every frame predicted and scored
+    record = run_record(tmp_path / "runs")
+    assert record["status"] == "finished"
+    assert record["config"]["model"]["max_len"] < FRAMES  # windowed, as by default
+    assert set(record["metrics"]) == {"accuracy", "edit", "f1@10", "f1@25", "f1@50"}
+    assert all(math.isfinite(v) and 0.0 <= v <= 100.0 for v in record["metrics"].values())
+    assert math.isfinite(record["final_loss"])
+
+
+def test_long_video_anticipation_predicts_every_future_frame(long_root, tmp_path, tiny_paths, monkeypatch):
+    seen = []
+
+    def spy(preds_by_video, targets_by_video, *args, **kwargs):
+        seen.append(([{a: len(p) for a, p in v.items()} for v in preds_by_video], [len(t) for t in targets_by_video]))
+        return original(preds_by_video, targets_by_video, *args, **kwargs)
+
+    original = anticipation.moc_scores
+    monkeypatch.setattr(anticipation, "moc_scores", spy)
+    overrides = [f"dataset.root={long_root}", "fusion=concat", "task=anticipation", "dataset.train.epochs=1"]
+    assert main(["run", "dataset=folder", *overrides, *tiny_paths]) == 0
+
+    record = run_record(tmp_path / "runs")
+    task = record["config"]["task"]
+    [(windows, targets)] = seen
+    assert targets == [FRAMES]
+    # each α's decoded window spans the whole future [int(α T), int((α + future) T)) at the frame rate
+    expected = {a: int((a + task["future"]) * FRAMES) - int(a * FRAMES) for a in task["observe"]}
+    assert windows == [expected]
+    assert record["status"] == "finished"
+    assert len(record["metrics"]) == len(task["observe"]) * len(task["predict"])
+    assert all(math.isfinite(v) and 0.0 <= v <= 100.0 for v in record["metrics"].values())
+    assert np.isfinite(record["final_loss"])
