@@ -35,7 +35,9 @@ def test_task_contract(name, data):
     task = create_task(name)
     model = model_for(task, dataset)
     rng = np.random.default_rng(0)
-    batches = task.batches(train, MODALITIES, 2, 32, rng)
+    plan = task.plan(train, 2, 32, np.random.default_rng(0))
+    batches = list(task.batches(train, MODALITIES, 2, 32, rng))
+    assert len(plan) == len(batches) and all(len(samples) <= 2 for samples in plan)
     assert batches and all(b.mask.shape == b.feats["m0"].shape[:2] for b in batches)
     assert max(b.mask.shape[1] for b in batches) <= 32  # windows never exceed max_len
 

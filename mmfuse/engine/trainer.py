@@ -83,7 +83,7 @@ def train_and_evaluate(
     used = list(backbone.fuser.modalities)
     regularizer = create_regularizer(regularizer_cfg["name"], **options(regularizer_cfg))
 
-    steps_per_epoch = len(task.batches(train_videos, used, budget.batch_size, max_len, np.random.default_rng(0)))
+    steps_per_epoch = len(task.plan(train_videos, budget.batch_size, max_len, np.random.default_rng(0)))
     total_steps = steps_per_epoch * budget.epochs
     optimizer, scheduler = build_optimizer(
         model, budget.lr, budget.weight_decay, total_steps, budget.warmup_epochs * steps_per_epoch

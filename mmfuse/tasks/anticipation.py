@@ -145,29 +145,26 @@ class AnticipationTask(Task):
         classes[:count], durations[:count] = seg_classes[:count], seg_durations[:count]
         return classes, durations
 
-    def batches(
-        self, videos: Sequence[Video], modalities: Sequence[str], batch_size: int, max_len: int, rng: np.random.Generator
-    ) -> list[Batch]:
+    def plan(
+        self, videos: Sequence[Video], batch_size: int, max_len: int, rng: np.random.Generator
+    ) -> list[list[Observation]]:
         alphas = rng.choice(self.train_observe, size=len(videos))  # one observation per video per epoch
         observations = [o for v, a in zip(videos, alphas) if (o := observe(v, float(a), self.future, max_len))]
         order = rng.permutation(len(observations))
-        batches = []
-        for first in range(0, len(order), batch_size):
-            chunk = [observations[i] for i in order[first : first + batch_size]]
-            feats, mask = self._inputs(chunk, modalities)
-            targets = [self._targets(o) for o in chunk]
-            batches.append(
-                Batch(
-                    feats,
-                    mask,
-                    {
-                        "observed": pad_labels([o.video.sampled_labels[o.steps] for o in chunk]),
-                        "classes": torch.from_numpy(np.stack([t[0] for t in targets])),
-                        "durations": torch.from_numpy(np.stack([t[1] for t in targets])),
-                    },
-                )
-            )
-        return batches
+        return [[observations[i] for i in order[first : first + batch_size]] for first in range(0, len(order), batch_size)]
+
+    def collate(self, samples: Sequence[Observation], modalities: Sequence[str]) -> Batch:
+        feats, mask = self._inputs(samples, modalities)
+        targets = [self._targets(o) for o in samples]
+        return Batch(
+            feats,
+            mask,
+            {
+                "observed": pad_labels([o.video.sampled_labels[o.steps] for o in samples]),
+                "classes": torch.from_numpy(np.stack([t[0] for t in targets])),
+                "durations": torch.from_numpy(np.stack([t[1] for t in targets])),
+            },
+        )
 
     def loss(self, model: TaskModel, batch: Batch) -> tuple[Tensor, FusionOutput, dict[str, float]]:
         hidden, fused = model(batch.feats, batch.mask)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -95,10 +95,19 @@ class Task(ABC):
         """The task head on top of the temporal model's ``[B, T, hidden]`` output."""
 
     @abstractmethod
+    def plan(self, videos: Sequence[Video], batch_size: int, max_len: int, rng: np.random.Generator) -> list[list[Any]]:
+        """One epoch of shuffled training samples, grouped in batches: indices only, no tensors."""
+
+    @abstractmethod
+    def collate(self, samples: Sequence[Any], modalities: Sequence[str]) -> Batch:
+        """The padded batch of some planned samples."""
+
     def batches(
         self, videos: Sequence[Video], modalities: Sequence[str], batch_size: int, max_len: int, rng: np.random.Generator
-    ) -> list[Batch]:
-        """One epoch of shuffled training batches."""
+    ) -> Iterator[Batch]:
+        """One epoch of training batches, each built only when it is needed."""
+        for samples in self.plan(videos, batch_size, max_len, rng):
+            yield self.collate(samples, modalities)
 
     @abstractmethod
     def loss(self, model: TaskModel, batch: Batch) -> tuple[Tensor, FusionOutput, dict[str, float]]:

@@ -17,6 +17,9 @@ from mmfuse.registry import register_task
 from mmfuse.tasks.base import Batch, Column, Task, TaskModel, expand_to_frames, pad_labels, pad_windows
 
 
+Window = tuple[Video, int, int]  # a video and the steps [start, end) of one training window
+
+
 def smoothing_loss(logits: Tensor, mask: Tensor, clamp: float = 16.0) -> Tensor:
     """MS-TCN's truncated MSE between log-probabilities of neighbouring valid frames."""
     log_probs = F.log_softmax(logits.float(), dim=-1)
@@ -81,18 +84,15 @@ class SegmentationTask(Task):
     def build_head(self, hidden: int, num_classes: int) -> nn.Module:
         return SegmentationHead(hidden, num_classes)
 
-    def batches(
-        self, videos: Sequence[Video], modalities: Sequence[str], batch_size: int, max_len: int, rng: np.random.Generator
-    ) -> list[Batch]:
+    def plan(self, videos: Sequence[Video], batch_size: int, max_len: int, rng: np.random.Generator) -> list[list[Window]]:
         windows = [(v, s, e) for v in videos for s, e in crop_windows(v, max_len, rng)]
         order = rng.permutation(len(windows))
-        batches = []
-        for first in range(0, len(order), batch_size):
-            chunk = [windows[i] for i in order[first : first + batch_size]]
-            feats, mask = pad_windows([{m: v.features[m][s:e] for m in modalities} for v, s, e in chunk], modalities)
-            labels = pad_labels([v.sampled_labels[s:e] for v, s, e in chunk])
-            batches.append(Batch(feats, mask, {"labels": labels}))
-        return batches
+        return [[windows[i] for i in order[first : first + batch_size]] for first in range(0, len(order), batch_size)]
+
+    def collate(self, samples: Sequence[Window], modalities: Sequence[str]) -> Batch:
+        feats, mask = pad_windows([{m: v.features[m][s:e] for m in modalities} for v, s, e in samples], modalities)
+        labels = pad_labels([v.sampled_labels[s:e] for v, s, e in samples])
+        return Batch(feats, mask, {"labels": labels})
 
     def loss(self, model: TaskModel, batch: Batch) -> tuple[Tensor, FusionOutput, dict[str, float]]:
         hidden, fused = model(batch.feats, batch.mask)
