@@ -42,18 +42,18 @@ class SyntheticDataset(DatasetAdapter):
         self,
         seed: int = 0,
         num_classes: int = 8,
-        num_train: int = 64,
+        num_train: int = 48,
         num_test: int = 32,
         min_frames: int = 200,
         max_frames: int = 500,
         segments_per_video: float = 8.0,
         feature_dim: int | Sequence[int] = 24,
-        noise: float = 1.0,
+        noise: float = 0.5,
         drift: float = 0.3,
         complementarity: float = 1.0,
         num_modalities: int = 2,
         background: Sequence[str] = (),
-        sample_rate: int = 1,
+        sample_rate: int = 2,
     ) -> None:
         background = [background] if isinstance(background, str) else list(background)
         dims = [feature_dim] * num_modalities if isinstance(feature_dim, int) else list(feature_dim)
