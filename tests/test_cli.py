@@ -114,3 +114,19 @@ def test_run_and_leaderboard_commands(tmp_path, tiny_paths, capsys):
 def test_run_refuses_a_grid(capsys, tiny_paths):
     assert main(["run", "seed=1,2", *tiny_paths]) == 2
     assert "mmfuse bench" in capsys.readouterr().err
+
+
+def test_bench_plans_the_experiment_grid_and_its_extra_cells():
+    from mmfuse.commands.bench import plan_sweeps
+
+    sweeps, _, _ = plan_sweeps([])
+    assert sweeps[0] == [
+        "fusion=concat,single,rtf,afft_sa",
+        "task=anticipation,segmentation",
+        "seed=1,10,13452",
+        "experiment=default",
+    ]
+    assert sweeps[1] == ["task=anticipation,segmentation", "seed=1,10,13452", "experiment=default", "fusion=rtf", "regularizer=dagr"]
+    # an axis on the command line replaces the experiment's, and drops extra cells that set it
+    sweeps, _, _ = plan_sweeps(["fusion=concat", "seed=1"])
+    assert sweeps == [["task=anticipation,segmentation", "experiment=default", "fusion=concat", "seed=1"]]

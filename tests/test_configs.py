@@ -36,3 +36,15 @@ def test_configs_ship_inside_the_package():
     from importlib.resources import files
 
     assert (files("mmfuse.configs") / "config.yaml").is_file()
+
+
+@pytest.mark.parametrize("experiment", [e for e in group_options("experiment") if e != "default"])
+def test_each_ablation_experiment_runs(experiment, tmp_path):
+    """Every R3D ablation grid runs end to end (one task, one seed, a tiny budget)."""
+    from tiny_config import TINY
+
+    from mmfuse.cli import main
+
+    paths = [f"paths.runs={tmp_path / 'runs'}", f"paths.leaderboards={tmp_path / 'lb'}"]
+    assert main(["bench", f"experiment={experiment}", "task=segmentation", "seed=1", *TINY, *paths]) == 0
+    assert len(list((tmp_path / "runs").rglob("result.json"))) >= 2
