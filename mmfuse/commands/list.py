@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     if args.kind is not None and args.kind not in REGISTRIES:
         raise ConfigError(f"Unknown plugin kind {args.kind!r}. Kinds: {', '.join(REGISTRIES)}.")
     kinds = [args.kind] if args.kind else list(REGISTRIES)
