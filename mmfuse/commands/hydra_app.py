@@ -15,6 +15,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from mmfuse.engine.trainer import options
 from mmfuse.errors import ConfigError
 from mmfuse.registry import create_task
 
@@ -82,7 +83,7 @@ def compose_config(overrides: list[str]) -> DictConfig:
 def check_task(cfg: DictConfig) -> None:
     """Build the task once so impossible options (e.g. α + β > 1) fail before any training."""
     task_cfg = OmegaConf.to_container(cfg.task, resolve=True)
-    create_task(task_cfg.pop("name"), **task_cfg)
+    create_task(task_cfg["name"], **options(task_cfg))
 
 
 def launch(overrides: list[str], multirun: bool) -> list:

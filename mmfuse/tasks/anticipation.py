@@ -19,13 +19,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmfuse.data.video import Video
-from mmfuse.engine.device import autocast
 from mmfuse.errors import ConfigError
 from mmfuse.fusion.base import FusionOutput
 from mmfuse.metrics.functional.anticipation import moc_scores
 from mmfuse.models.anticipation_decoder import AnticipationDecoder
 from mmfuse.registry import register_task
-from mmfuse.tasks.base import Batch, Column, Task, TaskModel, pad_labels, pad_windows
+from mmfuse.tasks.base import Batch, Column, Task, TaskModel, pad_labels, pad_windows, predict_windows
 
 
 @dataclass
@@ -134,8 +133,9 @@ class AnticipationTask(Task):
         self.end_class = num_classes
         return AnticipationHead(hidden, num_classes, self.num_queries, self.decoder_layers, self.heads)
 
-    def _inputs(self, observations: Sequence[Observation], modalities: Sequence[str]) -> tuple[dict[str, Tensor], Tensor]:
-        return pad_windows([{m: o.video.features[m][o.steps] for m in modalities} for o in observations], modalities)
+    @staticmethod
+    def _windows(observations: Sequence[Observation], modalities: Sequence[str]) -> list[dict[str, np.ndarray]]:
+        return [{m: o.video.features[m][o.steps] for m in modalities} for o in observations]
 
     def _targets(self, observation: Observation) -> tuple[np.ndarray, np.ndarray]:
         classes = np.full(self.num_queries, self.end_class, dtype=np.int64)  # end class by default
@@ -154,7 +154,7 @@ class AnticipationTask(Task):
         return [[observations[i] for i in order[first : first + batch_size]] for first in range(0, len(order), batch_size)]
 
     def collate(self, samples: Sequence[Observation], modalities: Sequence[str]) -> Batch:
-        feats, mask = self._inputs(samples, modalities)
+        feats, mask = pad_windows(self._windows(samples, modalities), modalities)
         targets = [self._targets(o) for o in samples]
         return Batch(
             feats,
@@ -200,10 +200,7 @@ class AnticipationTask(Task):
                     observations.append(observation)
         for first in range(0, len(observations), batch_size):
             chunk = observations[first : first + batch_size]
-            feats, mask = self._inputs(chunk, modalities)
-            with torch.no_grad(), autocast(device):
-                hidden, _ = model({m: x.to(device) for m, x in feats.items()}, mask.to(device))
-                _, class_logits, durations = model.head(hidden, mask.to(device))
+            _, class_logits, durations = predict_windows(model, self._windows(chunk, modalities), modalities, device, model.head)
             classes = class_logits.float().argmax(-1).cpu().numpy()
             durations = durations.float().cpu().numpy()
             for row, obs in enumerate(chunk):

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from mmfuse.data.video import Video
+from mmfuse.engine.device import autocast
 from mmfuse.fusion.base import FusionOutput
 
 
@@ -66,6 +67,25 @@ def pad_labels(labels: Sequence[np.ndarray], fill: int = -100) -> Tensor:
 def expand_to_frames(step_predictions: np.ndarray, sample_rate: int, num_frames: int) -> np.ndarray:
     """Repeat per-step predictions back to every frame (steps are every ``sample_rate``-th frame)."""
     return np.repeat(step_predictions, sample_rate)[:num_frames]
+
+
+Out = TypeVar("Out")
+
+
+def predict_windows(
+    model: "TaskModel",
+    windows: Sequence[dict[str, np.ndarray]],
+    modalities: Sequence[str],
+    device: torch.device,
+    head: Callable[[Tensor, Tensor], Out],
+) -> Out:
+    """Pad ``windows``, run the backbone and ``head(hidden, mask)`` without gradients, under
+    autocast on CUDA (the head must run inside it too: its input may be half precision)."""
+    feats, mask = pad_windows(windows, modalities)
+    mask = mask.to(device)
+    with torch.no_grad(), autocast(device):
+        hidden, _ = model({m: x.to(device) for m, x in feats.items()}, mask)
+        return head(hidden, mask)
 
 
 class TaskModel(nn.Module):

@@ -9,12 +9,20 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmfuse.data.video import Video
-from mmfuse.engine.device import autocast
 from mmfuse.errors import ConfigError
 from mmfuse.fusion.base import FusionOutput
 from mmfuse.metrics.functional.segmentation import segmentation_scores
 from mmfuse.registry import register_task
-from mmfuse.tasks.base import Batch, Column, Task, TaskModel, expand_to_frames, pad_labels, pad_windows
+from mmfuse.tasks.base import (
+    Batch,
+    Column,
+    Task,
+    TaskModel,
+    expand_to_frames,
+    pad_labels,
+    pad_windows,
+    predict_windows,
+)
 
 
 Window = tuple[Video, int, int]  # a video and the steps [start, end) of one training window
@@ -45,10 +53,9 @@ def window_logits(
     outputs: dict[str, list[np.ndarray]] = {v.name: [] for v in videos}
     for first in range(0, len(pieces), batch_size):
         chunk = pieces[first : first + batch_size]
-        feats, mask = pad_windows([{m: v.features[m][s:e] for m in modalities} for v, s, e in chunk], modalities)
-        with torch.no_grad(), autocast(device):
-            hidden, _ = model({m: x.to(device) for m, x in feats.items()}, mask.to(device))
-            logits = model.head(hidden).float().cpu().numpy()
+        windows = [{m: v.features[m][s:e] for m in modalities} for v, s, e in chunk]
+        logits = predict_windows(model, windows, modalities, device, lambda hidden, _: model.head(hidden).float())
+        logits = logits.cpu().numpy()
         for row, (video, start, end) in enumerate(chunk):
             outputs[video.name].append(logits[row, : end - start])
     for video in videos:
