@@ -3,7 +3,9 @@
 Runs `mmfuse bench` (the `default` experiment on `synthetic`) in a fresh temporary folder and
 reports its wall time against the 5-minute target; then runs R3D's official configuration
 (`fusion=rtf fusion.preset=official`) on the same grid axes and prints, per task and cell, the
-mean effective rank of the fused tokens and of each modality before / after blending.
+mean effective rank of the fused tokens (the fuser's output), of the per-modality streams stacked
+on the channel axis before the output projection (R3D's fused representation; `concat` and `rtf`
+expose their streams), and of each modality before / after fusion.
 Writes the figures to bench/results/default_bench.md.
 
     python bench/default_bench.py
@@ -36,14 +38,18 @@ def rank_table(runs: Path) -> list[str]:
     for path in runs.rglob("result.json"):
         record = json.loads(path.read_text())
         ranks[(record["task"], record["cell"])].append(record["effective_rank"])
-    lines = ["| task | cell | seeds | fused | per modality before → after blending |", "|---|---|---|---|---|"]
+    lines = [
+        "| task | cell | seeds | fused tokens | stacked streams | per modality before → after fusion |",
+        "|---|---|---|---|---|---|",
+    ]
     for (task, cell), rows in sorted(ranks.items()):
         mean = {key: sum(r[key] for r in rows) / len(rows) for key in rows[0]}
-        modalities = sorted(k for k in mean if k != "fused" and "/" not in k)
+        modalities = sorted(k for k in mean if k not in ("fused", "stacked") and "/" not in k)
         streams = ", ".join(
             f"{m} {mean[m]:.1f}" + (f" → {mean[m + '/blended']:.1f}" if m + "/blended" in mean else "") for m in modalities
         )
-        lines.append(f"| {task} | {cell} | {len(rows)} | {mean['fused']:.1f} | {streams} |")
+        stacked = f"{mean['stacked']:.1f}" if "stacked" in mean else "–"
+        lines.append(f"| {task} | {cell} | {len(rows)} | {mean['fused']:.1f} | {stacked} | {streams} |")
     return lines
 
 
@@ -63,7 +69,10 @@ def main() -> None:
         f"- `mmfuse bench` (default experiment, 36 runs): **{seconds:.0f} s** wall (target: 300 s)",
         f"- `mmfuse bench fusion=rtf fusion.preset=official` (6 runs): {official:.0f} s wall",
         "",
-        "Effective rank (R3D Eq. 1), mean over seeds, from the run records:",
+        "Effective rank (R3D Eq. 1), mean over seeds, from the run records. *Fused tokens*: the fuser's",
+        "output, what the temporal model reads. *Stacked streams*: the per-modality streams after fusion,",
+        "stacked on the channel axis before the output projection — R3D's fused representation (for",
+        "`concat` the stacked inputs). `–`: the fuser exposes no per-modality streams.",
         "",
         *table,
         "",

@@ -77,11 +77,14 @@ def test_training_is_deterministic_under_a_seed_and_saves_the_model(tmp_path):
     assert a.final_loss != c.final_loss
     state = torch.load(tmp_path / "model.pt")
     assert any(k.startswith("backbone.fuser") for k in state) and any(k.startswith("head.") for k in state)
-    assert set(a.effective_rank) == {"m0", "m1", "fused"} and all(v > 0 for v in a.effective_rank.values())
+    assert set(a.effective_rank) == {"m0", "m1", "m0/blended", "m1/blended", "stacked", "fused"}
+    assert all(v > 0 for v in a.effective_rank.values())
+    assert a.effective_rank["m0/blended"] == a.effective_rank["m0"]  # concat's streams are its inputs
     assert a.parameters > 0 and a.peak_memory_mb > 0
     assert {"ce", "smooth"} <= set(a.train_logs) and all(np.isfinite(v) for v in a.train_logs.values())
 
 
 def test_fusers_with_streams_record_their_rank_after_fusion():
     outcome = run(1, fusion="rtf")
-    assert set(outcome.effective_rank) == {"m0", "m1", "m0/blended", "m1/blended", "fused"}
+    assert set(outcome.effective_rank) == {"m0", "m1", "m0/blended", "m1/blended", "stacked", "fused"}
+    assert run(1, fusion="afft_sa").effective_rank.keys() == {"m0", "m1", "fused"}

@@ -151,8 +151,10 @@ def measure_effective_rank(
 ) -> dict[str, float]:
     """R3D Eq. 1 over the first window of every test video.
 
-    Keys: each modality's embedding before fusion (``m``), its stream after fusion where the
-    fuser exposes one (``m/blended``, e.g. ``rtf``), and the fused tokens (``fused``).
+    Keys: each modality's embedding before fusion (``m``), the fused tokens (``fused``), and,
+    where the fuser exposes its per-modality streams (``concat``, ``rtf``), each stream after
+    fusion (``m/blended``) and the streams stacked on the channel axis (``stacked``: R3D's fused
+    representation, before the output projection).
     """
     windows = [{m: v.features[m][:max_len] for m in modalities} for v in videos]
     rows: dict[str, list[torch.Tensor]] = {}
@@ -161,6 +163,8 @@ def measure_effective_rank(
         with torch.no_grad():
             _, fused = model({m: x.to(device) for m, x in feats.items()}, mask.to(device))
             after = blended_streams(model, fused.embeddings, mask.to(device))
+            if after:
+                after["stacked"] = torch.cat(list(after.values()), dim=-1)
         valid = mask.flatten().to(device)
         for name, tensor in {**fused.embeddings, **after, "fused": fused.tokens}.items():
             rows.setdefault(name, []).append(tensor.float().flatten(0, 1)[valid].cpu())

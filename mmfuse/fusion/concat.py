@@ -26,3 +26,7 @@ class ConcatFusion(Fuser):
         embeddings = {m: feats[m] for m in self.modalities}
         tokens = self.proj(torch.cat([embeddings[m] for m in self.modalities], dim=-1))
         return FusionOutput(tokens=tokens, embeddings=embeddings)
+
+    def streams(self, feats: Mapping[str, Tensor], mask: Tensor) -> dict[str, Tensor]:
+        """The per-modality streams that are stacked before the projection: the inputs, unchanged."""
+        return {m: feats[m] for m in self.modalities}
