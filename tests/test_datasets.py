@@ -8,7 +8,10 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
+from darai_fixtures import darai_example
 from folder_fixtures import CLASSES, DEFECTS, apply_defect, make_folder_dataset
+from ntu_fixtures import make_ntu_dataset
+from utkinect_fixtures import utkinect_example
 
 from mmfuse.data.base import DatasetAdapter
 from mmfuse.data.issues import Issue
@@ -19,6 +22,9 @@ from mmfuse.registry import create_dataset, list_datasets
 EXAMPLES: dict[str, Callable[[Path], dict[str, Any]]] = {
     "synthetic": lambda tmp: {"num_train": 4, "num_test": 3, "min_frames": 40, "max_frames": 90},
     "folder": lambda tmp: {"root": make_folder_dataset(tmp / "folder"), "background": ["background"]},
+    "darai": darai_example,
+    "ntu": lambda tmp: {"root": make_ntu_dataset(tmp / "ntu", features={"rgb": 8}), "modalities": ["joint", "bone", "rgb"]},
+    "utkinect": utkinect_example,
 }
 
 

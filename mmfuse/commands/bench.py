@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     sweeps, plain, cfg = plan_sweeps(list(args.overrides))
     for dataset_cfg in datasets_to_check(sweeps, plain, cfg):
-        if report_dataset(dataset_cfg, console) > 0:
+        if report_dataset(dataset_cfg, console, list_warnings=False) > 0:
             console.print("[red]The dataset has errors (above); nothing was run.[/red] Fix them, or check with `mmfuse validate`.")
             return 2
     runs_root = Path(cfg.paths.runs)

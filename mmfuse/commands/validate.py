@@ -18,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides selecting the dataset, e.g. dataset=folder dataset.root=PATH")
 
 
-def report_dataset(cfg: DictConfig, console: Console) -> int:
-    """Print every problem of the configured dataset; return the number of errors."""
+def report_dataset(cfg: DictConfig, console: Console, list_warnings: bool = True) -> int:
+    """Print every problem of the configured dataset (warnings only counted unless ``list_warnings``); return the number of errors."""
     dataset_cfg = OmegaConf.to_container(cfg.dataset, resolve=True)
     try:
         adapter = create_dataset(dataset_cfg["name"], **options(dataset_cfg, "train"))
@@ -27,6 +27,15 @@ def report_dataset(cfg: DictConfig, console: Console) -> int:
     except MmfuseError as error:
         console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
         return 1
+    warnings = [issue for issue in issues if issue.severity == "warning"]
+    if warnings and not list_warnings:
+        console.print(
+            f"[yellow]{cfg.dataset.name}: {len(warnings)} warning(s)[/yellow] (known quirks of the data, each handled by "
+            "a stated rule; `mmfuse validate` with the same dataset options lists them)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        issues = [issue for issue in issues if issue.severity == "error"]
     for issue in issues:
         colour = "red" if issue.severity == "error" else "yellow"
         console.print(

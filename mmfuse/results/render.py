@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -13,11 +13,29 @@ from rich.table import Table
 from tabulate import tabulate
 
 from mmfuse.results.aggregate import ColumnSpec
+from mmfuse.results.baselines import ReportedRow
+
+MEASURED = "measured"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One rendered row: text of each value column and whether it is the column's best."""
+
+    method: str
+    source: str  # "measured" or "reported (<paper>, Table <n>)"
+    values: list[str]
+    bold: list[bool]
+    n: str
 
 
 @dataclass
 class Leaderboard:
-    """One table: rows are cells, columns the task's metrics, values mean ± std over seeds."""
+    """One table: rows are cells, columns the task's metrics, values mean ± std over seeds.
+
+    Published rows matching the board (``reported``) follow the measured ones, marked in a
+    ``source`` column that appears only when there are any; they never count for the best.
+    """
 
     task: str
     dataset: str
@@ -25,6 +43,7 @@ class Leaderboard:
     mean: pd.DataFrame  # cell × metric
     std: pd.DataFrame
     n: pd.Series  # seeds per cell (the smallest over its metrics)
+    reported: list[ReportedRow] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -47,17 +66,55 @@ class Leaderboard:
             return "–"
         return f"{mean:.1f}" if pd.isna(std) else f"{mean:.1f} ± {std:.1f}"
 
-    def rows(self) -> list[list[str]]:
-        return [
-            [cell, *(self.cell_text(cell, c.key) for c in self.columns), str(int(self.n[cell]))]
+    def table_rows(self) -> list[Row]:
+        """Measured rows (best of each column flagged), then reported rows (never flagged)."""
+        rows = [
+            Row(
+                cell,
+                MEASURED,
+                [self.cell_text(cell, c.key) for c in self.columns],
+                [self.mean.at[cell, c.key] == self.best(c.key) for c in self.columns],
+                str(int(self.n[cell])),
+            )
             for cell in self.mean.index
         ]
+        for reported in self.reported:
+            values = [reported_text(reported, c.key) for c in self.columns]
+            rows.append(Row(reported.method, f"reported ({reported.source})", values, [False] * len(values), "–"))
+        return rows
+
+    def labels(self, row: Row) -> list[str]:
+        """A row's method and, on a board with reported rows, its source."""
+        return [row.method, row.source] if self.reported else [row.method]
+
+    def rows(self) -> list[list[str]]:
+        return [[*self.labels(row), *row.values, row.n] for row in self.table_rows()]
 
     def headers(self) -> list[str]:
-        return ["method", *(c.header for c in self.columns), "n"]
+        source = ["source"] if self.reported else []
+        return ["method", *source, *(c.header for c in self.columns), "n"]
+
+    @property
+    def reported_note(self) -> str:
+        """Said under every rendering that has reported rows."""
+        if not self.reported:
+            return ""
+        return "; rows marked reported are published numbers as the paper prints them, never bold"
 
 
-def build_leaderboards(summary: pd.DataFrame, columns: dict[tuple[str, str], list[ColumnSpec]]) -> list[Leaderboard]:
+def reported_text(row: ReportedRow, key: str) -> str:
+    """A published value as the paper prints it (trailing zeros aside), with its std if given."""
+    if key not in row.values:
+        return "–"
+    return f"{row.values[key]:g}" if key not in row.std else f"{row.values[key]:g} ± {row.std[key]:g}"
+
+
+def build_leaderboards(
+    summary: pd.DataFrame,
+    columns: dict[tuple[str, str], list[ColumnSpec]],
+    reported: dict[tuple[str, str], list[ReportedRow]] | None = None,
+) -> list[Leaderboard]:
+    """One board per (task, dataset); ``reported`` rows that share no column with a board are left out."""
     boards = []
     for (task, dataset), part in summary.groupby(["task", "dataset"], sort=True):
         specs = columns.get((task, dataset)) or [ColumnSpec(m, m) for m in sorted(part["metric"].unique())]
@@ -65,26 +122,47 @@ def build_leaderboards(summary: pd.DataFrame, columns: dict[tuple[str, str], lis
         mean = part.pivot(index="cell", columns="metric", values="mean").reindex(columns=keys)
         std = part.pivot(index="cell", columns="metric", values="std").reindex(columns=keys)
         n = part.pivot(index="cell", columns="metric", values="n").reindex(columns=keys).min(axis=1).fillna(0)
-        boards.append(Leaderboard(task, dataset, specs, mean, std, n))
+        shown = [r for r in (reported or {}).get((task, dataset), []) if set(r.values) & set(keys)]
+        boards.append(Leaderboard(task, dataset, specs, mean, std, n, shown))
     return boards
 
 
 def to_markdown(board: Leaderboard) -> str:
     body = tabulate(board.rows(), headers=board.headers(), tablefmt="github", disable_numparse=True)
-    return f"### {board.title}\n\nmean ± std over seeds (n seeds); metrics in percent\n\n{body}\n"
+    return f"### {board.title}\n\nmean ± std over seeds (n seeds); metrics in percent{board.reported_note}\n\n{body}\n"
 
 
 def to_csv(board: Leaderboard) -> str:
+    """Full-precision numbers; with reported rows, a ``source`` column and an empty ``n`` for them."""
+    source = {"source": MEASURED} if board.reported else {}
     frame = pd.DataFrame(
         {
             "task": board.task,
             "dataset": board.dataset,
             "method": board.mean.index,
+            **source,
             **{f"{c.key}_mean": board.mean[c.key].to_numpy() for c in board.columns},
             **{f"{c.key}_std": board.std[c.key].to_numpy() for c in board.columns},
             "n": board.n.astype(int).to_numpy(),
         }
     )
+    published = pd.DataFrame(
+        [
+            {
+                "task": board.task,
+                "dataset": board.dataset,
+                "method": row.method,
+                "source": f"reported ({row.source})",
+                **{f"{c.key}_mean": row.values.get(c.key, math.nan) for c in board.columns},
+                **{f"{c.key}_std": row.std.get(c.key, math.nan) for c in board.columns},
+                "n": None,
+            }
+            for row in board.reported
+        ],
+        columns=frame.columns,
+    )
+    if not published.empty:
+        frame = pd.concat([frame.astype({"n": "Int64"}), published.astype({"n": "Int64"})], ignore_index=True)
     return frame.to_csv(index=False, float_format="%.4f")
 
 
@@ -95,31 +173,31 @@ def _latex_escape(text: str) -> str:
 
 
 def to_latex(board: Leaderboard) -> str:
-    """booktabs table; the best mean of each column in bold."""
+    """booktabs table; the best measured mean of each column in bold, reported rows below a rule."""
     lines = [
-        r"\begin{tabular}{l" + "c" * len(board.columns) + "c}",
+        r"\begin{tabular}{l" + "l" * bool(board.reported) + "c" * len(board.columns) + "c}",
         r"\toprule",
         " & ".join(_latex_escape(h) for h in board.headers()) + r" \\",
         r"\midrule",
     ]
-    for cell in board.mean.index:
-        values = []
-        for column in board.columns:
-            text = board.cell_text(cell, column.key).replace("±", r"$\pm$")
-            if board.mean.at[cell, column.key] == board.best(column.key):
-                text = r"\textbf{" + text + "}"
-            values.append(text)
-        lines.append(" & ".join([_latex_escape(cell), *values, str(int(board.n[cell]))]) + r" \\")
+    for index, row in enumerate(board.table_rows()):
+        if board.reported and index == len(board.mean.index):
+            lines.append(r"\midrule")
+        values = [
+            (r"\textbf{" + text + "}" if bold else text).replace("±", r"$\pm$")
+            for text, bold in zip(row.values, row.bold)
+        ]
+        lines.append(" & ".join([*map(_latex_escape, board.labels(row)), *values, row.n]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"
 
 
 _HTML = Environment(autoescape=True).from_string(
     """<table class="mmfuse-leaderboard">
-<caption>{{ board.title }} (mean ± std over seeds, n seeds)</caption>
+<caption>{{ board.title }} (mean ± std over seeds, n seeds{{ board.reported_note }})</caption>
 <thead><tr>{% for h in board.headers() %}<th>{{ h }}</th>{% endfor %}</tr></thead>
 <tbody>
-{% for cell in board.mean.index %}<tr><td>{{ cell }}</td>{% for c in board.columns %}<td>{% if board.mean.at[cell, c.key] == board.best(c.key) %}<b>{{ board.cell_text(cell, c.key) }}</b>{% else %}{{ board.cell_text(cell, c.key) }}{% endif %}</td>{% endfor %}<td>{{ board.n[cell]|int }}</td></tr>
+{% for row in board.table_rows() %}<tr{% if board.reported %} class="{{ 'measured' if row.source == 'measured' else 'reported' }}"{% endif %}><td>{{ row.method }}</td>{% if board.reported %}<td>{{ row.source }}</td>{% endif %}{% for text, bold in zip(row.values, row.bold) %}<td>{% if bold %}<b>{{ text }}</b>{% else %}{{ text }}{% endif %}</td>{% endfor %}<td>{{ row.n }}</td></tr>
 {% endfor %}</tbody>
 </table>
 """
@@ -127,21 +205,21 @@ _HTML = Environment(autoescape=True).from_string(
 
 
 def to_html(board: Leaderboard) -> str:
-    return _HTML.render(board=board)
+    return _HTML.render(board=board, zip=zip)
 
 
 def to_rich(board: Leaderboard) -> Table:
-    table = Table(title=escape(board.title), caption="mean ± std over seeds; n = seeds")
+    table = Table(title=escape(board.title), caption=escape(f"mean ± std over seeds; n = seeds{board.reported_note}"))
     for header in board.headers():
-        if header == "method":
+        if header in ("method", "source"):
             table.add_column(header, justify="left", no_wrap=True)
         else:
             table.add_column(escape(header), justify="right")
-    for cell, row in zip(board.mean.index, board.rows()):
-        styled = [escape(row[0])]
-        for column, text in zip(board.columns, row[1:-1]):
-            styled.append(f"[bold]{text}[/bold]" if board.mean.at[cell, column.key] == board.best(column.key) else text)
-        table.add_row(*styled, row[-1])
+    for index, row in enumerate(board.table_rows()):
+        if board.reported and index == len(board.mean.index):
+            table.add_section()
+        values = [f"[bold]{text}[/bold]" if bold else text for text, bold in zip(row.values, row.bold)]
+        table.add_row(*map(escape, board.labels(row)), *values, row.n)
     return table
 
 
