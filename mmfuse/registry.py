@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import importlib
+import inspect
 import warnings
 from importlib.metadata import entry_points
 from typing import Any, Callable, Iterable, TypeVar
@@ -89,7 +90,16 @@ class Registry:
     def create(self, name: str, **options: Any) -> Any:
         """Build plugin ``name``; options set to ``None`` fall back to the plugin's default."""
         constructor = self.get(name)
-        return constructor(**{key: value for key, value in options.items() if value is not None})
+        given = {key: value for key, value in options.items() if value is not None}
+        parameters = inspect.signature(constructor).parameters
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            unknown = sorted(set(given) - set(parameters))
+            if unknown:
+                accepted = ", ".join(p for p in parameters if p != "self") or "none"
+                raise ConfigError(
+                    f"{self.kind} {name!r} has no option {', '.join(map(repr, unknown))}; its options: {accepted}"
+                )
+        return constructor(**given)
 
     def list(self, filter: str | Iterable[str] = "*", exclude: str | Iterable[str] = ()) -> list[str]:
         """Sorted registered names matching any ``filter`` pattern and no ``exclude`` pattern."""

@@ -100,3 +100,14 @@ def test_duplicate_registration_raises(monkeypatch: pytest.MonkeyPatch) -> None:
             pass
 
     assert FUSIONS.get("concat") is original
+
+
+def test_unknown_option_is_a_config_error_listing_the_options(tiny_paths, capsys) -> None:
+    with pytest.raises(ConfigError, match=r"fusion 'concat' has no option 'ratio'; its options: modalities, dim"):
+        create_fusion("concat", modalities=["a"], dim=4, ratio=0.1)
+    from mmfuse.cli import main
+
+    assert main(["run", "+dataset.shuffle=true", "dataset.num_train=4", "dataset.num_test=2", *tiny_paths]) != 0
+    captured = capsys.readouterr()
+    assert "dataset 'synthetic' has no option 'shuffle'" in captured.out + captured.err
+    assert "Traceback" not in captured.out + captured.err

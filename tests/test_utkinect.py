@@ -176,14 +176,19 @@ def test_rgb_features_are_read_at_the_skeleton_frames(tmp_path: Path) -> None:
     for name in ("s01_e01", "s02_e01"):
         first, last = FRAMES[name][0], FRAMES[name][-1]
         rows = np.arange(first, last + 1, dtype=np.float32)[:, None] * np.ones((1, 7), dtype=np.float32)
-        np.save(root / "features" / "rgb" / f"{name}.npy", rows)
+        np.save(root / "features" / "rgb" / f"{name}.npy", rows.T)
     dataset = create_dataset("utkinect", root=root, train_subjects=[1], modalities=["joint", "rgb"])
     assert dataset.feature_dims == {"joint": 60, "rgb": 7}
     video = dataset.videos("train")[0]
     assert np.array_equal(video.features["rgb"][:, 0], video.meta["frames"].astype(np.float32))
-    np.save(root / "features" / "rgb" / "s01_e01.npy", np.zeros((50, 7), dtype=np.float32))
+    np.save(root / "features" / "rgb" / "s01_e01.npy", np.zeros((7, 50), dtype=np.float32))
     [issue] = [i for i in dataset.validate() if i.severity == "error"]
-    assert issue.location == "features/rgb/s01_e01.npy" and "has 50 rows" in issue.message
+    assert issue.location == "features/rgb/s01_e01.npy" and "has 50 frames" in issue.message
+    for name in ("s01_e01", "s02_e01"):
+        path = root / "features" / "rgb" / f"{name}.npy"
+        np.save(path, np.arange(FRAMES[name][0], FRAMES[name][-1] + 1, dtype=np.float32)[:, None].repeat(7, 1))
+    time_first = create_dataset("utkinect", root=root, train_subjects=[1], modalities=["rgb"], layout="time_first")
+    assert np.array_equal(time_first.videos("train")[0].features["rgb"][:, 0], video.meta["frames"].astype(np.float32))
 
 
 def test_options_are_checked(tmp_path: Path) -> None:
@@ -192,6 +197,8 @@ def test_options_are_checked(tmp_path: Path) -> None:
         create_dataset("utkinect")
     with pytest.raises(ConfigError, match="joint, bone, joint_motion, bone_motion, rgb, depth"):
         create_dataset("utkinect", root=root, modalities=["bones"])
+    with pytest.raises(ConfigError, match="dataset.layout"):
+        create_dataset("utkinect", root=root, layout="frames_first")
     with pytest.raises(ConfigError, match="not classes"):
         create_dataset("utkinect", root=root, background=["idle"])
     with pytest.raises(DataError, match="no joints/ folder"):

@@ -4,7 +4,8 @@
 
     ROOT/joints/joints_sSS_eEE.txt           per captured skeleton frame: frame index, 20 joints x (x, y, z)
     ROOT/joints/actionLabel.txt              per sequence: 'sSS_eEE', then 'action: start end' lines
-    ROOT/features/<rgb|depth>/sSS_eEE.npy    optional (N, D) per-frame features, row r = video frame first + r
+    ROOT/features/<rgb|depth>/sSS_eEE.npy    optional per-frame features (D, N) as `mmfuse extract` writes
+                                             them, or (N, D) with layout=time_first; frame r = video frame first + r
 
 One time step per captured skeleton frame; frame labels come from the labelled intervals
 (inclusive), background elsewhere. Each irregularity of the real files has a rule and is reported
@@ -21,7 +22,7 @@ import numpy as np
 
 from mmfuse.data.base import DatasetAdapter
 from mmfuse.data.issues import Issue, raise_on_errors
-from mmfuse.data.readers import error, read_features, relative, warning
+from mmfuse.data.readers import LAYOUTS, Layout, error, read_features, relative, warning
 from mmfuse.data.skeleton import STREAMS, check_streams, skeleton_streams
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError, DataError
@@ -199,6 +200,7 @@ class UTKinectDataset(DatasetAdapter):
         train_subjects: Sequence[int] = (1, 3, 5, 7, 9),
         background: Sequence[str] = (BACKGROUND,),
         length_tolerance: int = 5,
+        layout: Layout = "channels_first",
     ) -> None:
         if root is None:
             raise ConfigError("dataset 'utkinect' needs its folder: set dataset.root=/path/to/utkinect")
@@ -206,6 +208,9 @@ class UTKinectDataset(DatasetAdapter):
             raise ConfigError(f"dataset.sample_rate must be an integer >= 1, got {sample_rate!r}")
         if isinstance(length_tolerance, bool) or not isinstance(length_tolerance, int) or length_tolerance < 0:
             raise ConfigError(f"dataset.length_tolerance must be an integer >= 0, got {length_tolerance!r}")
+        if layout not in LAYOUTS:
+            raise ConfigError(f"dataset.layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+        self.layout = layout
         subjects = [train_subjects] if isinstance(train_subjects, int) else list(train_subjects)
         if not subjects or not all(isinstance(s, int) and not isinstance(s, bool) for s in subjects):
             raise ConfigError(f"dataset.train_subjects must list subject numbers (e.g. [1, 3, 5, 7, 9]), got {train_subjects!r}")
@@ -268,10 +273,10 @@ class UTKinectDataset(DatasetAdapter):
     def _read_feature(
         self, sequence: str, modality: str, frames: np.ndarray | None
     ) -> tuple[np.ndarray | None, list[Issue]]:
-        """Rows of ``features/<modality>/<sequence>.npy`` at the given frame numbers (row r = frame frames[0] + r)."""
+        """Frames of ``features/<modality>/<sequence>.npy`` at the given frame numbers (frame r = frames[0] + r)."""
         path = self.root / "features" / modality / f"{sequence}.npy"
         location = relative(path, self.root)
-        features, issues = read_features(path, location, "time_first", f"modality {modality!r} of {sequence}")
+        features, issues = read_features(path, location, self.layout, f"modality {modality!r} of {sequence}")
         if features is None:
             return None, issues
         width = self._dims.setdefault(modality, features.shape[1])
@@ -284,9 +289,9 @@ class UTKinectDataset(DatasetAdapter):
         if features.shape[0] + self.length_tolerance < needed:
             return None, [error(
                 location,
-                f"has {features.shape[0]} rows but {sequence}'s skeleton spans frames {int(frames[0])}-{int(frames[-1])} "
-                f"({needed} frames, tolerance {self.length_tolerance}); extract one row per video frame from frame "
-                f"{int(frames[0])}",
+                f"has {features.shape[0]} frames but {sequence}'s skeleton spans frames {int(frames[0])}-{int(frames[-1])} "
+                f"({needed} frames, tolerance {self.length_tolerance}); extract every video frame from frame "
+                f"{int(frames[0])} on (or check dataset.layout)",
             )]
         return features[np.minimum(rows, features.shape[0] - 1)], []
 
