@@ -37,6 +37,7 @@ def main() -> None:
             cwd=cwd, check=True, stdout=subprocess.DEVNULL,
         )
         seconds = time.perf_counter() - started
+        runs = len(list((cwd / "runs").rglob("result.json")))
         boards = [path.read_text() for path in sorted((cwd / "leaderboards").glob("*.md"))]
     report = [
         "# `mmfuse bench` on the real UTKinect skeletons",
@@ -45,7 +46,7 @@ def main() -> None:
         f"{platform.machine()}, python {platform.python_version()}; 1-minute load average after: "
         f"{os.getloadavg()[0]:.2f}).",
         "",
-        f"- `mmfuse bench dataset=utkinect dataset.root=…` (default grid, 36 runs): **{seconds:.0f} s** wall "
+        f"- `mmfuse bench dataset=utkinect dataset.root=…` (default grid, {runs} runs): **{seconds:.0f} s** wall "
         "(target: 900 s)",
         "",
         *boards,
