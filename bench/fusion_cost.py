@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-import torch.nn.functional as F
 
 from mmfuse.fusion.base import FusionOutput
 from mmfuse.fusion.rtf import RankEnhancingTokenFuser

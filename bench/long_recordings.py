@@ -389,7 +389,7 @@ def render(results: dict, load_before: float, load_after: float) -> str:
         f"| **accuracy − majority rate** | **{m['accuracy'] - stats['majority_rate']:+.1f} points** |",
         f"| final training loss | {record['final_loss']:.3f} |",
         "",
-        f"## 2. 10,000-frame videos, `dataset.train.epochs=2`",
+        "## 2. 10,000-frame videos, `dataset.train.epochs=2`",
         "",
         f"{long_stats['train']} train + {long_stats['test']} test videos of exactly {long_stats['frames']} frames, two modalities "
         f"of {long_stats['channels']} channels (class means + noise); default model settings, only `dataset.train.epochs=2` "

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 
 from mmfuse.cli import main
 from mmfuse.registry import REGISTRIES

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmfuse.results.aggregate import ColumnSpec, columns_of, long_table, summary
+from mmfuse.results.aggregate import columns_of, long_table, summary
 from mmfuse.results.cells import cell_name, cell_params, config_hash, dataset_label
 from mmfuse.results.records import is_finished, load_records, write_json_atomic
 from mmfuse.results.render import build_leaderboards, to_csv, to_html, to_latex, to_markdown

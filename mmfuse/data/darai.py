@@ -30,9 +30,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from mmfuse.data.base import DatasetAdapter
+from mmfuse.data.base import FileDescribedDataset
 from mmfuse.data.issues import Issue, raise_on_errors
-from mmfuse.data.readers import error, read_mapping, read_split, relative, warning
+from mmfuse.data.readers import error, open_array, read_mapping, read_split, relative, warning
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError, DataError
 from mmfuse.registry import register_dataset
@@ -166,25 +166,6 @@ def _line_list(lines: list[int], shown: int = 5) -> str:
     return text + (", ..." if len(lines) > shown else "")
 
 
-def open_array(path: Path, location: str, needed_by: str) -> tuple[np.ndarray | None, list[Issue]]:
-    """A memory-mapped numeric ``.npy`` array with frames on the first axis; read without pickle."""
-    if not path.is_file():
-        return None, [error(location, f"missing, but {needed_by} needs it; add the file or remove the video")]
-    try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except Exception as exc:  # corrupt files raise ValueError, OSError, EOFError, ... depending on the damage
-        return None, [error(location, f"cannot be read as a .npy array ({exc}); re-save it with numpy.save")]
-    if not isinstance(array, np.ndarray):
-        return None, [error(location, "is not a single .npy array (an .npz archive?); save one array with numpy.save")]
-    if array.ndim < 2:
-        return None, [error(location, f"has shape {array.shape}; expected (frames, features) or (frames, H, W, ...)")]
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
-        return None, [error(location, f"has non-numeric dtype {array.dtype}; save real-valued features")]
-    if 0 in array.shape:
-        return None, [error(location, f"has shape {array.shape}, no values; re-extract the features")]
-    return array, []
-
-
 def take_rows(array: np.ndarray, rows: np.ndarray, location: str) -> tuple[np.ndarray | None, list[Issue]]:
     """``float32[len(rows), D]``: the given rows, trailing axes flattened; NaN/Inf in them is an error."""
     with np.errstate(over="ignore"):
@@ -212,7 +193,7 @@ class Recording:
 
 
 @register_dataset("darai")
-class DaraiDataset(DatasetAdapter):
+class DaraiDataset(FileDescribedDataset):
     """DARai (or R3D's UTKinect) RGB + depth features and frame labels, in R3D's layout."""
 
     def __init__(
@@ -290,24 +271,6 @@ class DaraiDataset(DatasetAdapter):
         self._setup_issues = issues
         self._class_index = {name: i for i, name in enumerate(self._classes)}
 
-    def _checked(self) -> None:
-        raise_on_errors(self._setup_issues)
-
-    @property
-    def classes(self) -> list[str]:  # type: ignore[override]
-        self._checked()
-        return self._classes
-
-    @property
-    def background(self) -> list[str]:  # type: ignore[override]
-        self._checked()
-        return self._background
-
-    @property
-    def modalities(self) -> list[str]:  # type: ignore[override]
-        self._checked()
-        return self._modalities
-
     def split_file(self, split: str) -> Path:
         if split not in SPLITS:
             raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
@@ -379,6 +342,8 @@ class DaraiDataset(DatasetAdapter):
         array, issues = open_array(path, location, f"video {recording.name!r} ({recording.listed_at})")
         if array is None:
             return None, issues
+        if array.ndim < 2:
+            return None, [error(location, f"has shape {array.shape}; expected (frames, features) or (frames, H, W, ...)")]
         width = int(np.prod(array.shape[1:]))
         known = self._dims.setdefault(modality, width)
         if width != known:
@@ -458,12 +423,6 @@ class DaraiDataset(DatasetAdapter):
                 meta = {"split": split, "video": recording.video, "frames": truth.frames}
                 videos.append(Video(recording.name, features, labels, sample_rate=self.sample_rate, meta=meta))
         return videos, issues
-
-    def videos(self, split: str) -> list[Video]:
-        self._checked()
-        videos, issues = self._load(split)
-        raise_on_errors(issues)
-        return videos
 
     def validate(self) -> list[Issue]:
         issues = list(self._setup_issues)

@@ -18,11 +18,12 @@ from typing import Sequence
 
 import numpy as np
 
-from mmfuse.data.base import DatasetAdapter
+from mmfuse.data.base import FileDescribedDataset
 from mmfuse.data.issues import Issue, raise_on_errors
 from mmfuse.data.readers import (
     LAYOUTS,
     Layout,
+    check_width,
     error,
     fit_length,
     read_features,
@@ -39,7 +40,7 @@ SPLITS = ("train", "test")
 
 
 @register_dataset("folder")
-class FolderDataset(DatasetAdapter):
+class FolderDataset(FileDescribedDataset):
     """MS-TCN/FUTR folder layout with one feature sub-folder per modality."""
 
     def __init__(
@@ -110,24 +111,6 @@ class FolderDataset(DatasetAdapter):
             issues.append(error("features", "dataset.modalities is empty; name at least one, or null for all"))
         return requested, issues
 
-    def _checked(self) -> None:
-        raise_on_errors(self._setup_issues)
-
-    @property
-    def classes(self) -> list[str]:  # type: ignore[override]
-        self._checked()
-        return self._classes
-
-    @property
-    def background(self) -> list[str]:  # type: ignore[override]
-        self._checked()
-        return self._background
-
-    @property
-    def modalities(self) -> list[str]:  # type: ignore[override]
-        self._checked()
-        return self._modalities
-
     def split_file(self, split: str) -> Path:
         if split not in SPLITS:
             raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
@@ -160,12 +143,9 @@ class FolderDataset(DatasetAdapter):
         features, issues = read_features(path, location, self.layout, f"video {video!r} ({listed_at})")
         if features is None:
             return None, issues
-        width = self._dims.setdefault(modality, features.shape[1])
-        if features.shape[1] != width:
-            return None, [error(
-                location,
-                f"has {features.shape[1]} channels but other {modality!r} files have {width}; re-extract it",
-            )]
+        width_issues = check_width(self._dims, modality, features, location)
+        if width_issues:
+            return None, width_issues
         if num_frames is None:
             return features, []
         return fit_length(
@@ -198,12 +178,6 @@ class FolderDataset(DatasetAdapter):
             if keep and labels is not None and len(features) == len(self._modalities):
                 videos.append(Video(name, features, labels, sample_rate=self.sample_rate, meta={"split": split}))
         return videos, issues
-
-    def videos(self, split: str) -> list[Video]:
-        self._checked()
-        videos, issues = self._load(split)
-        raise_on_errors(issues)
-        return videos
 
     def validate(self) -> list[Issue]:
         issues = list(self._setup_issues)

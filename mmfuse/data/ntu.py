@@ -21,9 +21,9 @@ from typing import Sequence
 
 import numpy as np
 
-from mmfuse.data.base import DatasetAdapter
+from mmfuse.data.base import CheckedDataset
 from mmfuse.data.issues import Issue, raise_on_errors
-from mmfuse.data.readers import LAYOUTS, Layout, error, fit_length, read_features, relative, warning
+from mmfuse.data.readers import LAYOUTS, Layout, check_width, error, fit_length, read_features, relative, warning
 from mmfuse.data.skeleton import STREAMS, check_streams, skeleton_streams
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError, DataError
@@ -305,7 +305,7 @@ def parse_sample_name(name: str) -> tuple[int, int, int, int, int] | None:
 
 
 @register_dataset("ntu")
-class NTUDataset(DatasetAdapter):
+class NTUDataset(CheckedDataset):
     """NTU RGB+D / NTU RGB+D 120 skeletons as joint and bone streams, one trimmed action per sample."""
 
     def __init__(
@@ -414,9 +414,6 @@ class NTUDataset(DatasetAdapter):
             if m not in STREAMS and not (self.root / "features" / m).is_dir()
         ]
 
-    def _checked(self) -> None:
-        raise_on_errors(self._setup_issues)
-
     def is_train(self, sample: Sample) -> bool:
         """Whether ``sample`` is a training sample under the configured protocol."""
         if self.split == "xsub":
@@ -454,10 +451,9 @@ class NTUDataset(DatasetAdapter):
         features, issues = read_features(path, location, self.layout, f"sample {sample.name}")
         if features is None:
             return None, issues
-        width = self._dims.setdefault(modality, features.shape[1])
-        if features.shape[1] != width:
-            return None, [error(location, f"has {features.shape[1]} channels but other {modality!r} files have "
-                                f"{width}; extract it again")]
+        width_issues = check_width(self._dims, modality, features, location)
+        if width_issues:
+            return None, width_issues
         if num_frames is None:
             return features, []
         return fit_length(features, num_frames, self.length_tolerance, location,
@@ -501,12 +497,6 @@ class NTUDataset(DatasetAdapter):
         if not usable and not any(issue.severity == "error" for issue in issues):
             issues.append(self._empty_split(split))
         return videos, issues
-
-    def videos(self, split: str) -> list[Video]:
-        self._checked()
-        videos, issues = self._load(split)
-        raise_on_errors(issues)
-        return videos
 
     def validate(self) -> list[Issue]:
         issues = list(self._setup_issues)

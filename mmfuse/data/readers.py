@@ -136,13 +136,11 @@ def read_frame_labels(path: Path, location: str, class_index: dict[str, int]) ->
     return None, issues
 
 
-def read_features(
-    path: Path, location: str, layout: Layout, needed_by: str = "a video of a split"
-) -> tuple[np.ndarray | None, list[Issue]]:
-    """``float32[T, D]`` from a 2-D numeric ``.npy`` file stored ``(D, T)`` or, with ``time_first``, ``(T, D)``.
+def open_array(path: Path, location: str, needed_by: str) -> tuple[np.ndarray | None, list[Issue]]:
+    """A memory-mapped, non-empty, numeric ``.npy`` array, read without pickle.
 
-    Loaded memory-mapped and without pickle, so a hostile or corrupt file cannot run code.
-    ``needed_by`` names what lists the file, for the message when it is missing.
+    A hostile or corrupt file cannot run code. ``needed_by`` names what lists the file, for the
+    message when it is missing.
     """
     if not path.is_file():
         return None, [error(location, f"missing, but {needed_by} needs it; add the file or remove the video")]
@@ -152,13 +150,23 @@ def read_features(
         return None, [error(location, f"cannot be read as a .npy array ({exc}); re-save it with numpy.save")]
     if not isinstance(array, np.ndarray):
         return None, [error(location, "is not a single .npy array (an .npz archive?); save one array with numpy.save")]
-    expected = "(D, T)" if layout == "channels_first" else "(T, D)"
-    if array.ndim != 2:
-        return None, [error(location, f"has shape {array.shape}; expected a 2-D array {expected}")]
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
         return None, [error(location, f"has non-numeric dtype {array.dtype}; save real-valued features")]
     if 0 in array.shape:
         return None, [error(location, f"has shape {array.shape}, no values; re-extract the features")]
+    return array, []
+
+
+def read_features(
+    path: Path, location: str, layout: Layout, needed_by: str = "a video of a split"
+) -> tuple[np.ndarray | None, list[Issue]]:
+    """``float32[T, D]`` from a 2-D numeric ``.npy`` file stored ``(D, T)`` or, with ``time_first``, ``(T, D)``."""
+    array, issues = open_array(path, location, needed_by)
+    if array is None:
+        return None, issues
+    expected = "(D, T)" if layout == "channels_first" else "(T, D)"
+    if array.ndim != 2:
+        return None, [error(location, f"has shape {array.shape}; expected a 2-D array {expected}")]
     with np.errstate(over="ignore"):
         features = np.array(array.T if layout == "channels_first" else array, dtype=np.float32)
     finite = np.isfinite(features)
@@ -170,6 +178,14 @@ def read_features(
             f"{bad_frames.size} frames, first frame {int(bad_frames[0])}; repair or re-extract the features",
         )]
     return features, []
+
+
+def check_width(dims: dict[str, int], modality: str, features: np.ndarray, location: str) -> list[Issue]:
+    """Record the first width seen for ``modality`` in ``dims``; a file of another width is an error."""
+    width = dims.setdefault(modality, features.shape[1])
+    if features.shape[1] == width:
+        return []
+    return [error(location, f"has {features.shape[1]} channels but other {modality!r} files have {width}; re-extract it")]
 
 
 def fit_length(

@@ -20,9 +20,9 @@ from typing import Sequence
 
 import numpy as np
 
-from mmfuse.data.base import DatasetAdapter
+from mmfuse.data.base import CheckedDataset
 from mmfuse.data.issues import Issue, raise_on_errors
-from mmfuse.data.readers import LAYOUTS, Layout, error, read_features, relative, warning
+from mmfuse.data.readers import LAYOUTS, Layout, check_width, error, read_features, relative, warning
 from mmfuse.data.skeleton import STREAMS, check_streams, skeleton_streams
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError, DataError
@@ -189,7 +189,7 @@ def read_joints(path: Path, location: str, sequence: str) -> tuple[np.ndarray | 
 
 
 @register_dataset("utkinect")
-class UTKinectDataset(DatasetAdapter):
+class UTKinectDataset(CheckedDataset):
     """UTKinect-Action3D skeleton streams (and optional RGB/depth features), cross-subject by default."""
 
     def __init__(
@@ -279,9 +279,9 @@ class UTKinectDataset(DatasetAdapter):
         features, issues = read_features(path, location, self.layout, f"modality {modality!r} of {sequence}")
         if features is None:
             return None, issues
-        width = self._dims.setdefault(modality, features.shape[1])
-        if features.shape[1] != width:
-            return None, [error(location, f"has {features.shape[1]} channels but other {modality!r} files have {width}")]
+        width_issues = check_width(self._dims, modality, features, location)
+        if width_issues:
+            return None, width_issues
         if frames is None:
             return features, []
         rows = frames - frames[0]
@@ -327,11 +327,6 @@ class UTKinectDataset(DatasetAdapter):
                     meta={"split": split, "subject": int(sequence[1:3]), "frames": frames},
                 ))
         return videos, issues
-
-    def videos(self, split: str) -> list[Video]:
-        videos, issues = self._load(split)
-        raise_on_errors(issues)
-        return videos
 
     def validate(self) -> list[Issue]:
         issues: list[Issue] = []

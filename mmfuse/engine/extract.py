@@ -11,8 +11,6 @@ up to 10 m). One-channel depth frames are then replicated to three channels by t
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -25,6 +23,7 @@ from mmfuse.data.frames import FrameSource
 from mmfuse.encoders.timm_backbone import FrameEncoder
 from mmfuse.engine.device import autocast
 from mmfuse.errors import ConfigError, DataError
+from mmfuse.files import write_atomically
 
 
 @dataclass
@@ -52,17 +51,8 @@ def split_finished(sources: list[FrameSource], root: Path, modality: str) -> tup
 
 def save_features(path: Path, features: np.ndarray) -> None:
     """Save ``(T, D)`` features as ``float32 (D, T)``: a temporary file, then a rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.save(stream, np.ascontiguousarray(features.T, dtype=np.float32))
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    array = np.ascontiguousarray(features.T, dtype=np.float32)
+    write_atomically(path, lambda stream: np.save(stream, array), binary=True)
 
 
 def batches(frames: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from mmfuse.files import write_atomically
 
 RESULT_FILE = "result.json"
 FAILURE_FILE = "failure.txt"
@@ -30,18 +30,8 @@ def is_finished(run_dir: Path) -> bool:
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write to a temporary file in the same directory, then rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(payload, stream, indent=2, sort_keys=True, default=str)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Write ``payload`` as JSON to a temporary file in the same directory, then rename over ``path``."""
+    write_atomically(path, lambda stream: json.dump(payload, stream, indent=2, sort_keys=True, default=str))
 
 
 def environment() -> dict[str, str]:
