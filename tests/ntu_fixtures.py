@@ -85,5 +85,5 @@ def make_ntu_dataset(
         for modality, width in (features or {}).items():
             (root / "features" / modality).mkdir(parents=True, exist_ok=True)
             array = rng.standard_normal((num_frames, width)).astype(np.float32)
-            np.save(root / "features" / modality / f"{name}.npy", array)
+            np.save(root / "features" / modality / f"{name}.npy", array.T)  # (D, T), as `mmfuse extract` writes
     return root

@@ -210,32 +210,32 @@ def test_exclude_list_leaves_samples_out(tmp_path: Path) -> None:
 # --- feature folders --------------------------------------------------------------------------------
 
 
-def test_feature_folders_are_read_time_first(tmp_path: Path) -> None:
+def test_feature_folders_are_read_channels_first(tmp_path: Path) -> None:
     root = make_ntu_dataset(tmp_path, features={"rgb": 16, "depth": 8})
     dataset = create_dataset("ntu", root=root, modalities=["joint", "rgb", "depth"], sample_rate=2)
     assert dataset.feature_dims == {"joint": 75, "rgb": 16, "depth": 8}
     for video in dataset.videos("train"):
-        stored = np.load(root / "features" / "rgb" / f"{video.name}.npy")
+        stored = np.load(root / "features" / "rgb" / f"{video.name}.npy").T
         np.testing.assert_array_equal(video.features["rgb"], stored[::2])
         assert list(video.features) == ["joint", "rgb", "depth"]
 
 
-def test_channels_first_feature_files(tmp_path: Path) -> None:
+def test_time_first_feature_files(tmp_path: Path) -> None:
     root = make_ntu_dataset(tmp_path, features={"depth": 6})
     for path in (root / "features" / "depth").glob("*.npy"):
-        np.save(path, np.load(path).T)  # (D, T), as `mmfuse extract` writes
-    with pytest.raises(DataError, match="set dataset.layout=channels_first"):
+        np.save(path, np.load(path).T)  # (T, D)
+    with pytest.raises(DataError, match="set dataset.layout=time_first"):
         create_dataset("ntu", root=root, modalities=["depth"]).videos("train")
-    dataset = create_dataset("ntu", root=root, modalities=["depth"], layout="channels_first")
+    dataset = create_dataset("ntu", root=root, modalities=["depth"], layout="time_first")
     video = dataset.videos("train")[0]
-    np.testing.assert_array_equal(video.features["depth"], np.load(root / "features" / "depth" / f"{video.name}.npy").T)
+    np.testing.assert_array_equal(video.features["depth"], np.load(root / "features" / "depth" / f"{video.name}.npy"))
 
 
 def test_feature_length_is_fitted_within_tolerance(tmp_path: Path) -> None:
     root = make_ntu_dataset(tmp_path, features={"rgb": 4})
     path = root / "features" / "rgb" / "S001C001P001R001A001.npy"
-    stored = np.load(path)
-    np.save(path, stored[:-2])
+    stored = np.load(path).T
+    np.save(path, stored[:-2].T)
     video = create_dataset("ntu", root=root, modalities=["joint", "rgb"]).videos("train")[0]
     assert video.features["rgb"].shape == (stored.shape[0], 4)
     np.testing.assert_array_equal(video.features["rgb"][-2:], np.repeat(stored[-3:-2], 2, axis=0))

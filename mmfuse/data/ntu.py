@@ -317,7 +317,7 @@ class NTUDataset(CheckedDataset):
         sample_rate: int = 1,
         background: Sequence[str] | str = (),
         exclude: str | Path | None = None,
-        layout: Layout = "time_first",
+        layout: Layout = "channels_first",
         length_tolerance: int = 5,
     ) -> None:
         if root is None:
