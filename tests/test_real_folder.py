@@ -5,20 +5,19 @@ import importlib.util
 import json
 from pathlib import Path
 
-import pytest
+from real_data import UTKINECT, needs_utkinect
 
 from mmfuse.cli import main
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "utkinect_as_folder.py"
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "utkinect"
 
 
-@pytest.mark.skipif(not (REAL / "joints").is_dir(), reason="../shared/data/utkinect is not present")
+@needs_utkinect
 def test_hand_made_folder_from_real_data_beats_the_majority_rate(tmp_path: Path, tiny_paths: list[str]) -> None:
     spec = importlib.util.spec_from_file_location("utkinect_as_folder", BENCH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    total, majority = module.write_folder(REAL, tmp_path / "data")
+    total, majority = module.write_folder(UTKINECT, tmp_path / "data")
     dataset = ["dataset=folder", f"dataset.root={tmp_path / 'data'}", "dataset.background=[background]"]
     assert main(["validate", *dataset]) == 0
     overrides = ["dataset.sample_rate=2", "dataset.train.epochs=30", "dataset.train.batch_size=2",

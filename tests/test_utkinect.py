@@ -1,19 +1,17 @@
-"""``utkinect``: the real files when ``../shared/data/utkinect`` is present, small written copies always."""
+"""``utkinect``: the real files where present (``tests/real_data.py``), small written copies always."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 import pytest
+from real_data import UTKINECT, needs_utkinect
 from utkinect_fixtures import FRAMES, LABELS, joints_for, make_utkinect_dataset
 
 from mmfuse.cli import main
 from mmfuse.data.utkinect import ACTIONS, PARENTS, read_joints
 from mmfuse.errors import ConfigError, DataError
 from mmfuse.registry import create_dataset
-
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "utkinect"
-needs_real = pytest.mark.skipif(not (REAL / "joints").is_dir(), reason="../shared/data/utkinect is not present")
 
 
 def _warnings(issues: list, *words: str) -> list:
@@ -27,9 +25,9 @@ def _label_of(video, frame: int, classes: list[str]) -> str:
 # --- the real dataset ---------------------------------------------------------------------------
 
 
-@needs_real
+@needs_utkinect
 def test_real_dataset_reports_every_documented_irregularity_as_a_warning() -> None:
-    issues = create_dataset("utkinect", root=REAL).validate()
+    issues = create_dataset("utkinect", root=UTKINECT).validate()
     assert [i for i in issues if i.severity == "error"] == []
     assert _warnings(issues, "joints_s01_e01.txt", "s01_e01", "appear on two consecutive lines")
     assert _warnings(issues, "s01_e01", "irregularly spaced")
@@ -41,9 +39,9 @@ def test_real_dataset_reports_every_documented_irregularity_as_a_warning() -> No
     assert {s for s in sequences if _warnings(issues, s, "irregularly spaced")} == sequences
 
 
-@needs_real
+@needs_utkinect
 def test_real_duplicate_index_keeps_its_first_line() -> None:
-    path = REAL / "joints" / "joints_s01_e01.txt"
+    path = UTKINECT / "joints" / "joints_s01_e01.txt"
     frames, joints, _ = read_joints(path, "x", "s01_e01")
     rows = [line.split() for line in path.read_text().splitlines()]
     first_214 = next(row for row in rows if row[0] == "214")
@@ -52,9 +50,9 @@ def test_real_duplicate_index_keeps_its_first_line() -> None:
     assert (np.diff(frames) > 0).all()
 
 
-@needs_real
+@needs_utkinect
 def test_real_labels_follow_the_intervals_with_the_first_listed_winning() -> None:
-    dataset = create_dataset("utkinect", root=REAL)
+    dataset = create_dataset("utkinect", root=UTKINECT)
     videos = {v.name: v for v in dataset.videos("train") + dataset.videos("test")}
     assert sorted(videos) == sorted(f"s{s:02d}_e{e:02d}" for s in range(1, 11) for e in (1, 2))
     assert all(int(v.name[1:3]) % 2 == 1 for v in dataset.videos("train"))
@@ -75,9 +73,9 @@ def test_real_labels_follow_the_intervals_with_the_first_listed_winning() -> Non
         assert np.isfinite(video.features["bone"]).all()
 
 
-@needs_real
+@needs_utkinect
 def test_real_validate_command_exits_zero_with_warnings(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["validate", "dataset=utkinect", f"dataset.root={REAL}"]) == 0
+    assert main(["validate", "dataset=utkinect", f"dataset.root={UTKINECT}"]) == 0
     out = capsys.readouterr().out
     assert "warning:" in out and "s10_e02" in out and "utkinect: no errors." in out
 
