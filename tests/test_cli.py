@@ -75,6 +75,16 @@ def test_bench_grid_runs_skips_and_writes_leaderboards(tmp_path, tiny_paths, cap
     assert mtimes == {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("result.json")}
 
 
+def test_bench_crosses_fusers_with_regularizers_on_the_default_dataset(tmp_path, tiny_paths, capsys):
+    grid = ["fusion=rtf,afft_sa,concat", "regularizer=none,dagr", "task=segmentation", "seed=1", *TINY, *tiny_paths]
+    assert main(["bench", *grid]) == 0
+    cells = {r["cell"] for r in records(tmp_path / "runs")}
+    expected = {"rtf", "afft_sa", "concat", "rtf[regularizer=dagr]", "afft_sa[regularizer=dagr]", "concat[regularizer=dagr]"}
+    assert cells == expected
+    [board] = (tmp_path / "leaderboards").glob("segmentation-*.md")
+    assert all(f"| {cell} " in board.read_text() for cell in expected)
+
+
 def test_a_failing_run_keeps_the_finished_ones(tmp_path, tiny_paths, monkeypatch, capsys):
     import mmfuse.engine.job as job
 
