@@ -23,12 +23,11 @@ from mmfuse.data.issues import Issue, raise_on_errors
 from mmfuse.data.readers import (
     LAYOUTS,
     Layout,
-    check_width,
     error,
     fit_length,
-    read_features,
     read_frame_labels,
     read_mapping,
+    read_modality_features,
     read_split,
     relative,
 )
@@ -140,12 +139,11 @@ class FolderDataset(FileDescribedDataset):
         """Features of one modality, fitted to ``num_frames`` labels when given; checks the width."""
         path = self.root / "features" / modality / f"{video}.npy"
         location = relative(path, self.root)
-        features, issues = read_features(path, location, self.layout, f"video {video!r} ({listed_at})")
+        features, issues = read_modality_features(
+            path, location, self.layout, f"video {video!r} ({listed_at})", self._dims, modality
+        )
         if features is None:
             return None, issues
-        width_issues = check_width(self._dims, modality, features, location)
-        if width_issues:
-            return None, width_issues
         if num_frames is None:
             return features, []
         return fit_length(

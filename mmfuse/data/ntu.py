@@ -23,7 +23,7 @@ import numpy as np
 
 from mmfuse.data.base import CheckedDataset
 from mmfuse.data.issues import Issue, raise_on_errors
-from mmfuse.data.readers import LAYOUTS, Layout, check_width, error, fit_length, read_features, relative, warning
+from mmfuse.data.readers import LAYOUTS, Layout, error, fit_length, read_modality_features, relative, warning
 from mmfuse.data.skeleton import STREAMS, check_streams, skeleton_streams
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError, DataError
@@ -448,12 +448,11 @@ class NTUDataset(CheckedDataset):
         """One sample's features of ``modality``, fitted to ``num_frames`` when given; checks the width."""
         path = self.root / "features" / modality / f"{sample.name}.npy"
         location = relative(path, self.root)
-        features, issues = read_features(path, location, self.layout, f"sample {sample.name}")
+        features, issues = read_modality_features(
+            path, location, self.layout, f"sample {sample.name}", self._dims, modality
+        )
         if features is None:
             return None, issues
-        width_issues = check_width(self._dims, modality, features, location)
-        if width_issues:
-            return None, width_issues
         if num_frames is None:
             return features, []
         return fit_length(features, num_frames, self.length_tolerance, location,

@@ -188,6 +188,17 @@ def check_width(dims: dict[str, int], modality: str, features: np.ndarray, locat
     return [error(location, f"has {features.shape[1]} channels but other {modality!r} files have {width}; re-extract it")]
 
 
+def read_modality_features(
+    path: Path, location: str, layout: Layout, needed_by: str, dims: dict[str, int], modality: str
+) -> tuple[np.ndarray | None, list[Issue]]:
+    """``read_features``, then ``check_width`` against the other files of ``modality``."""
+    features, issues = read_features(path, location, layout, needed_by)
+    if features is None:
+        return None, issues
+    issues = check_width(dims, modality, features, location)
+    return (None, issues) if issues else (features, [])
+
+
 def fit_length(
     features: np.ndarray,
     num_frames: int,

@@ -22,7 +22,7 @@ import numpy as np
 
 from mmfuse.data.base import CheckedDataset
 from mmfuse.data.issues import Issue, raise_on_errors
-from mmfuse.data.readers import LAYOUTS, Layout, check_width, error, read_features, relative, warning
+from mmfuse.data.readers import LAYOUTS, Layout, error, read_modality_features, relative, warning
 from mmfuse.data.skeleton import STREAMS, check_streams, skeleton_streams
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError, DataError
@@ -276,12 +276,11 @@ class UTKinectDataset(CheckedDataset):
         """Frames of ``features/<modality>/<sequence>.npy`` at the given frame numbers (frame r = frames[0] + r)."""
         path = self.root / "features" / modality / f"{sequence}.npy"
         location = relative(path, self.root)
-        features, issues = read_features(path, location, self.layout, f"modality {modality!r} of {sequence}")
+        features, issues = read_modality_features(
+            path, location, self.layout, f"modality {modality!r} of {sequence}", self._dims, modality
+        )
         if features is None:
             return None, issues
-        width_issues = check_width(self._dims, modality, features, location)
-        if width_issues:
-            return None, width_issues
         if frames is None:
             return features, []
         rows = frames - frames[0]
