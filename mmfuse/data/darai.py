@@ -32,7 +32,7 @@ import numpy as np
 
 from mmfuse.data.base import FileDescribedDataset
 from mmfuse.data.issues import Issue, raise_on_errors
-from mmfuse.data.readers import error, open_array, read_mapping, read_split, relative, warning
+from mmfuse.data.readers import check_options, error, open_array, read_mapping, read_split, relative, warning
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError, DataError
 from mmfuse.registry import register_dataset
@@ -221,13 +221,10 @@ class DaraiDataset(FileDescribedDataset):
         if level not in spec.levels:
             raise ConfigError(f"layout {self.layout} has one label level; set dataset.level=coarse")
         sample_rate = spec.sample_rate if sample_rate is None else sample_rate
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
-            raise ConfigError(f"dataset.sample_rate must be an integer >= 1, got {sample_rate!r}")
+        check_options(sample_rate, length_tolerance)
         test_split = spec.test_split if test_split is None else test_split
         if test_split not in ("test", "val"):
             raise ConfigError(f"dataset.test_split must be test or val, got {test_split!r}")
-        if isinstance(length_tolerance, bool) or not isinstance(length_tolerance, int) or length_tolerance < 0:
-            raise ConfigError(f"dataset.length_tolerance must be an integer >= 0, got {length_tolerance!r}")
         modalities = [modalities] if isinstance(modalities, str) else list(modalities)
         if not modalities or len(set(modalities)) != len(modalities) or not set(modalities) <= set(MODALITY_FOLDERS):
             raise ConfigError(

@@ -21,8 +21,8 @@ import numpy as np
 from mmfuse.data.base import FileDescribedDataset
 from mmfuse.data.issues import Issue, raise_on_errors
 from mmfuse.data.readers import (
-    LAYOUTS,
     Layout,
+    check_options,
     error,
     fit_length,
     read_frame_labels,
@@ -54,12 +54,7 @@ class FolderDataset(FileDescribedDataset):
     ) -> None:
         if root is None:
             raise ConfigError("dataset 'folder' needs a root folder: set dataset.root=/path/to/dataset")
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
-            raise ConfigError(f"dataset.sample_rate must be an integer >= 1, got {sample_rate!r}")
-        if layout not in LAYOUTS:
-            raise ConfigError(f"dataset.layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-        if isinstance(length_tolerance, bool) or not isinstance(length_tolerance, int) or length_tolerance < 0:
-            raise ConfigError(f"dataset.length_tolerance must be an integer >= 0, got {length_tolerance!r}")
+        check_options(sample_rate, length_tolerance, layout)
         background = [background] if isinstance(background, str) else list(background)
         modalities = [modalities] if isinstance(modalities, str) else modalities
         self.root = Path(root).expanduser()

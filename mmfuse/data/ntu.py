@@ -23,7 +23,7 @@ import numpy as np
 
 from mmfuse.data.base import CheckedDataset
 from mmfuse.data.issues import Issue, raise_on_errors
-from mmfuse.data.readers import LAYOUTS, Layout, error, fit_length, read_modality_features, relative, warning
+from mmfuse.data.readers import Layout, check_options, error, fit_length, read_modality_features, relative, warning
 from mmfuse.data.skeleton import STREAMS, check_streams, skeleton_streams
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError, DataError
@@ -330,12 +330,7 @@ class NTUDataset(CheckedDataset):
                 f"dataset.split must be one of {', '.join(self.release.protocols)} for NTU RGB+D "
                 f"{'' if version == 60 else '120 '}(version {version}), got {split!r}"
             )
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
-            raise ConfigError(f"dataset.sample_rate must be an integer >= 1, got {sample_rate!r}")
-        if layout not in LAYOUTS:
-            raise ConfigError(f"dataset.layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
-        if isinstance(length_tolerance, bool) or not isinstance(length_tolerance, int) or length_tolerance < 0:
-            raise ConfigError(f"dataset.length_tolerance must be an integer >= 0, got {length_tolerance!r}")
+        check_options(sample_rate, length_tolerance, layout)
         self.classes = list(CLASSES[: self.release.num_classes])
         background = [background] if isinstance(background, str) else list(background)
         unknown = [name for name in background if name not in self.classes]

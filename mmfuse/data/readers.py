@@ -13,9 +13,20 @@ from typing import Literal
 import numpy as np
 
 from mmfuse.data.issues import Issue
+from mmfuse.errors import ConfigError
 
 Layout = Literal["channels_first", "time_first"]
 LAYOUTS: tuple[str, ...] = ("channels_first", "time_first")
+
+
+def check_options(sample_rate: object, length_tolerance: object, layout: object | None = None) -> None:
+    """The options every file-based adapter shares; raises ``ConfigError`` naming the bad one."""
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
+        raise ConfigError(f"dataset.sample_rate must be an integer >= 1, got {sample_rate!r}")
+    if isinstance(length_tolerance, bool) or not isinstance(length_tolerance, int) or length_tolerance < 0:
+        raise ConfigError(f"dataset.length_tolerance must be an integer >= 0, got {length_tolerance!r}")
+    if layout is not None and layout not in LAYOUTS:
+        raise ConfigError(f"dataset.layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
 
 
 def error(location: str, message: str) -> Issue:
