@@ -22,7 +22,7 @@ import numpy as np
 
 from mmfuse.data.base import CheckedDataset
 from mmfuse.data.issues import Issue, raise_on_errors
-from mmfuse.data.readers import LAYOUTS, Layout, error, read_modality_features, relative, warning
+from mmfuse.data.readers import Layout, check_options, error, read_modality_features, relative, warning
 from mmfuse.data.skeleton import STREAMS, check_streams, skeleton_streams
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError, DataError
@@ -204,12 +204,7 @@ class UTKinectDataset(CheckedDataset):
     ) -> None:
         if root is None:
             raise ConfigError("dataset 'utkinect' needs its folder: set dataset.root=/path/to/utkinect")
-        if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate < 1:
-            raise ConfigError(f"dataset.sample_rate must be an integer >= 1, got {sample_rate!r}")
-        if isinstance(length_tolerance, bool) or not isinstance(length_tolerance, int) or length_tolerance < 0:
-            raise ConfigError(f"dataset.length_tolerance must be an integer >= 0, got {length_tolerance!r}")
-        if layout not in LAYOUTS:
-            raise ConfigError(f"dataset.layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+        check_options(sample_rate, length_tolerance, layout)
         self.layout = layout
         subjects = [train_subjects] if isinstance(train_subjects, int) else list(train_subjects)
         if not subjects or not all(isinstance(s, int) and not isinstance(s, bool) for s in subjects):
@@ -296,11 +291,19 @@ class UTKinectDataset(CheckedDataset):
 
     def _load(self, split: str, keep: bool = True) -> tuple[list[Video], list[Issue]]:
         intervals, issues = self._read_labels()
+        videos, sequence_issues = self._load_sequences(split, intervals, _unreadable(issues), keep)
+        return videos, issues + sequence_issues
+
+    def _load_sequences(
+        self, split: str, intervals: dict[str, list[Interval]], labels_unreadable: bool, keep: bool
+    ) -> tuple[list[Video], list[Issue]]:
+        """Videos of ``split`` (only checked when not ``keep``) and the issues of their sequences."""
+        issues: list[Issue] = []
         videos = []
         for sequence in self._sequences(split):
             location = f"joints/joints_{sequence}.txt"
             if sequence not in intervals:
-                if not any(i.severity == "error" and i.location == LABELS_FILE for i in issues):
+                if not labels_unreadable:
                     issues.append(error(LABELS_FILE, f"has no block for {sequence}; add its 'action: start end' lines"))
                 continue
             issues += interval_issues(sequence, intervals[sequence], LABELS_FILE)
@@ -328,10 +331,15 @@ class UTKinectDataset(CheckedDataset):
         return videos, issues
 
     def validate(self) -> list[Issue]:
-        issues: list[Issue] = []
+        intervals, issues = self._read_labels()
         try:
             for split in ("train", "test"):
-                issues += [i for i in self._load(split, keep=False)[1] if i not in issues]
+                issues += self._load_sequences(split, intervals, _unreadable(issues), keep=False)[1]
         except DataError as exc:
             issues.append(error(str(self.root), str(exc)))
         return issues
+
+
+def _unreadable(label_issues: list[Issue]) -> bool:
+    """Whether ``actionLabel.txt`` itself could not be read (then no sequence is blamed for a missing block)."""
+    return any(i.severity == "error" and i.location == LABELS_FILE for i in label_issues)
