@@ -23,6 +23,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from mmfuse.errors import ConfigError
+from mmfuse.engine.trainer import options
 from mmfuse.registry import DATASETS, TASKS, create_task
 from mmfuse.results.cells import NOT_PART_OF_A_DATASET_LABEL
 
@@ -62,9 +63,8 @@ def shipped_directory() -> Path:
 def task_columns(task: str) -> dict[str, str]:
     """``{column key: header}`` of a task built from its config ``configs/task/<task>.yaml``."""
     config = files("mmfuse.configs") / "task" / f"{task}.yaml"
-    options = OmegaConf.to_container(OmegaConf.load(str(config))) if config.is_file() else {}
-    options.pop("name", None)  # type: ignore[union-attr]
-    return {c.key: c.header for c in create_task(task, **options).columns}  # type: ignore[arg-type]
+    task_cfg = OmegaConf.to_container(OmegaConf.load(str(config))) if config.is_file() else {}
+    return {c.key: c.header for c in create_task(task, **options(task_cfg)).columns}  # type: ignore[arg-type]
 
 
 def _check_keys(node: Any, allowed: set[str], required: Sequence[str], where: str) -> None:
