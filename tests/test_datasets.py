@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 from darai_fixtures import darai_example
 from folder_fixtures import CLASSES, DEFECTS, apply_defect, make_folder_dataset
 from ntu_fixtures import make_ntu_dataset
@@ -211,6 +212,20 @@ def test_folder_background_must_be_a_class(tmp_path: Path) -> None:
     assert len(errors) == 1 and "'idle'" in errors[0].message and errors[0].location == "mapping.txt"
     with pytest.raises(DataError, match="idle"):
         dataset.videos("train")
+
+
+def test_folder_background_defaults_to_mstcns(tmp_path: Path) -> None:
+    """Unset (the config's null): the class named ``background`` where mapping.txt has one; [] drops none."""
+    root = make_folder_dataset(tmp_path)
+    config = OmegaConf.load(Path(__file__).parents[1] / "configs" / "dataset" / "folder.yaml")
+    assert config.background is None
+    options = {key: value for key, value in OmegaConf.to_container(config).items() if key not in ("name", "train")}
+    assert create_dataset("folder", **{**options, "root": root}).background == ["background"]
+    assert create_dataset("folder", root=root).background == ["background"]
+    assert create_dataset("folder", root=root, background=[]).background == []
+    (root / "mapping.txt").write_text("".join(f"{i} {name}\n" for i, name in enumerate(["SIL", *CLASSES[1:]])))
+    dataset = create_dataset("folder", root=root)
+    assert dataset.background == [] and not [i for i in dataset.validate() if i.location == "mapping.txt"]
 
 
 def test_folder_length_within_tolerance_is_fitted(tmp_path: Path) -> None:

@@ -56,19 +56,21 @@ def assert_json_matches(out: str, expected: dict[str, float]) -> None:
         assert scores[key] == pytest.approx(value, abs=1e-6), key
 
 
-def make_segmentation(root: Path, seed: int, pred_classes: list[str]) -> tuple[Path, Path, list, list]:
-    """Ground truth and predictions in both formats (plain .txt and MS-TCN output)."""
+def make_segmentation(
+    root: Path, seed: int, pred_classes: list[str], mstcn_format: bool = False, truth_classes: list[str] = CLASSES
+) -> tuple[Path, Path, list, list]:
+    """Ground truth and predictions in both formats (plain .txt and MS-TCN output), or MS-TCN's only."""
     rng = np.random.default_rng(seed)
     gt_dir, pred_dir = root / "groundTruth", root / "results"
     gt_dir.mkdir()
     pred_dir.mkdir()
     truths, preds = [], []
     for v in range(int(rng.integers(3, 9))):
-        truth = random_names(rng, int(rng.integers(1, 300)), CLASSES)
+        truth = random_names(rng, int(rng.integers(1, 300)), truth_classes)
         pred = noisy(rng, truth, pred_classes)
         video = f"P{v:02d}_cam01_coffee"
         write_lines(gt_dir / f"{video}.txt", truth)
-        if rng.random() < 0.5:
+        if rng.random() < 0.5 or mstcn_format:
             (pred_dir / video).write_text(f"{MSTCN_HEADER}\n{' '.join(pred)}", encoding="utf-8")
         else:
             write_lines(pred_dir / f"{video}.txt", pred)
@@ -82,11 +84,55 @@ def make_segmentation(root: Path, seed: int, pred_classes: list[str]) -> tuple[P
 def test_segmentation_matches_reference(
     tmp_path: Path, capsys: pytest.CaptureFixture, seed: int, background: list[str]
 ) -> None:
+    """Explicit ``--background NAME ...``; with no names, every class counts."""
     gt_dir, pred_dir, truths, preds = make_segmentation(tmp_path, seed, CLASSES)
-    extra = ["--background", *background] if background else []
-    code, out, err = call(capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir, *extra, "--json")
+    code, out, err = call(
+        capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir, "--background", *background, "--json"
+    )
     assert code == 0, err
     assert_json_matches(out, ref.segmentation_scores(preds, truths, set(background)))
+    assert f"note: Edit and F1 {'leave out' if background else 'count every class'}" in err
+
+
+def mstcn_eval(gt_dir: Path, pred_dir: Path) -> dict[str, float]:
+    """MS-TCN's eval.py: its file reading and its ``bg_class=["background"]``, on the reference metrics."""
+    truths, recognized = [], []
+    for gt_file in sorted(gt_dir.glob("*.txt")):
+        truths.append(gt_file.read_text().split("\n")[0:-1])
+        recognized.append((pred_dir / gt_file.stem).read_text().split("\n")[1].split())
+    return ref.segmentation_scores(recognized, truths, bg_class=["background"])
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("with_mapping", [False, True])
+def test_no_flags_gives_mstcns_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture, seed: int, with_mapping: bool
+) -> None:
+    """MS-TCN's output folders, ground truth with a ``background`` class, no flags: eval.py's scores."""
+    gt_dir, pred_dir, truths, preds = make_segmentation(tmp_path, seed, CLASSES, mstcn_format=True)
+    extra: list[str | Path] = []
+    if with_mapping:
+        write_mapping(tmp_path / "mapping.txt", CLASSES)
+        extra = ["--mapping", tmp_path / "mapping.txt"]
+    code, out, err = call(capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir, *extra, "--json")
+    assert code == 0, err
+    expected = mstcn_eval(gt_dir, pred_dir)
+    assert_json_matches(out, expected)
+    assert err == "note: Edit and F1 leave out background class(es): background\n"
+    assert expected != ref.segmentation_scores(preds, truths)  # dropping it changes the numbers
+
+    code, out, _ = call(capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir, *extra, "--background")
+    assert code == 0 and "Edit and F1 count every class" in out
+    code, out, _ = call(capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir, *extra, "--json", "--background")
+    assert_json_matches(out, ref.segmentation_scores(preds, truths, set()))
+
+
+def test_no_background_class_drops_none_by_default(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    classes = ["SIL", *CLASSES[1:]]
+    gt_dir, pred_dir, truths, preds = make_segmentation(tmp_path, 12, classes, truth_classes=classes)
+    code, out, err = call(capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir, "--json")
+    assert code == 0 and "count every class" in err
+    assert_json_matches(out, ref.segmentation_scores(preds, truths, set()))
 
 
 def test_unknown_prediction_labels_are_wrong_and_stay_distinct(
@@ -150,12 +196,19 @@ def test_anticipation_matches_reference(
     assert_json_matches(out, ref.moc_scores(preds, truths, OBSERVE, PREDICT))
 
 
-def test_default_output_is_a_table(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_default_output_is_a_table_naming_metrics_and_background(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     gt_dir, pred_dir, _, _ = make_segmentation(tmp_path, 0, CLASSES)
-    code, out, _ = call(capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir)
-    assert code == 0
-    for key in ("accuracy", "edit", "f1@10", "f1@25", "f1@50"):
-        assert key in out
+    code, out, err = call(capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir)
+    assert code == 0 and err == ""
+    for text in ("accuracy", "edit", "f1@10", "f1@25", "f1@50", "frame accuracy", "edit score", "IoU"):
+        assert text in out
+    assert "Edit and F1 leave out background class(es): background" in out
+    (tmp_path / "anticipation").mkdir()
+    gt_dir, pred_dir, _, _ = make_anticipation(tmp_path / "anticipation", 0, "END")
+    code, out, err = call(capsys, "anticipation", "--gt", gt_dir, "--pred", pred_dir)
+    assert code == 0 and err == "" and "MoC: mean over classes" in out and "Edit" not in out
 
 
 # --- bad input: exit 2, one line per problem naming the file, no traceback ------------

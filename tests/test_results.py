@@ -1,16 +1,20 @@
 """Cell names, config hashes, run records, aggregation and every leaderboard rendering."""
 from __future__ import annotations
 
+import io
 import json
+import re
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 import pytest
+from rich.console import Console
 
 from mmfuse.results.aggregate import columns_of, long_table, summary
 from mmfuse.results.cells import cell_name, cell_params, config_hash, dataset_label
 from mmfuse.results.records import is_finished, load_records, write_json_atomic
-from mmfuse.results.render import build_leaderboards, to_csv, to_html, to_latex, to_markdown
+from mmfuse.results.render import Leaderboard, build_leaderboards, to_csv, to_html, to_latex, to_markdown, to_rich
 
 REFERENCE = {
     "seed": 1,
@@ -118,3 +122,76 @@ def test_records_are_atomic_and_only_finished_ones_count(tmp_path):
     assert not is_finished(run)
     write_json_atomic(run / "result.json", {**record("concat", 1, 80.0), "status": "running"})
     assert not is_finished(run) and load_records(tmp_path) == []
+
+
+# The columns the tasks declare (headers as in configs/task/*.yaml), and what each format must say.
+TASK_COLUMNS = {
+    "anticipation": [
+        {"key": f"moc_obs{a}_pred{b}", "header": f"α=0.{a // 10} β=0.{b // 10}", "higher_is_better": True}
+        for a in (20, 30) for b in (10, 20, 30, 50)
+    ],
+    "segmentation": [
+        {"key": "accuracy", "header": "Acc", "higher_is_better": True},
+        {"key": "edit", "header": "Edit", "higher_is_better": True},
+        *({"key": f"f1@{k}", "header": f"F1@{k}", "higher_is_better": True} for k in (10, 25, 50)),
+    ],
+}
+NAMED = {
+    "anticipation": ["MoC: mean over classes of the per-class frame accuracy (%) over the predicted window",
+                     "α: observed, β: predicted fraction of the video"],
+    "segmentation": ["Acc: frame accuracy (%)", "Edit: segmental edit score (%)",
+                     "F1@k: segmental F1 score (%) at IoU ≥ k/100",
+                     "Edit and F1 leave out the dataset's background classes (dataset.background)"],
+}
+
+
+def task_board(task: str) -> Leaderboard:
+    columns = TASK_COLUMNS[task]
+    records = [
+        {**record(cell, seed, 0.0, task=task), "columns": columns,
+         "metrics": {c["key"]: 50.0 + seed + i for i, c in enumerate(columns)}}
+        for cell in ("concat", "rtf") for seed in (1, 10)
+    ]
+    (board,) = build_leaderboards(summary(long_table(records)), columns_of(records))
+    return board
+
+
+def terminal(board: Leaderboard) -> str:
+    console = Console(file=io.StringIO(), width=400)
+    console.print(to_rich(board))
+    return " ".join(console.file.getvalue().split())  # the caption wraps at the table's width
+
+
+def latex_text(board: Leaderboard) -> str:
+    """The LaTeX as a reader sees it: the table body must stay a bare tabular (no \\caption, which
+    only a float may hold), with every note row spanning all its columns after the bottom rule."""
+    latex = to_latex(board)
+    lines = latex.strip().splitlines()
+    spec = re.fullmatch(r"\\begin\{tabular\}\{([lc]+)\}", lines[0]).group(1)
+    assert lines[-1] == r"\end{tabular}" and r"\caption" not in latex
+    notes = lines[lines.index(r"\bottomrule") + 1 : -1]
+    assert notes and all(n.startswith(rf"\multicolumn{{{len(spec)}}}{{l}}{{\footnotesize ") for n in notes)
+    assert latex.count("{") == latex.count("}")
+    return latex.replace(r"\%", "%").replace(r"$\alpha$", "α").replace(r"$\beta$", "β").replace(r"$\geq$", "≥")
+
+
+@pytest.mark.parametrize(
+    "render", [to_markdown, latex_text, to_html, terminal], ids=["markdown", "latex", "html", "terminal"]
+)
+@pytest.mark.parametrize("task", ["anticipation", "segmentation"])
+def test_every_format_names_its_metric(task: str, render: Callable[[Leaderboard], str]) -> None:
+    text = render(task_board(task)).replace("&#39;", "'")
+    for note in NAMED[task]:
+        assert note in text
+
+
+@pytest.mark.parametrize("task", ["anticipation", "segmentation"])
+def test_csv_headers_are_the_metric_keys_at_full_precision(task: str) -> None:
+    """CSV has no caption: each value column is headed by its metric key (moc_*, accuracy, edit, f1@k)."""
+    csv = pd.read_csv(io.StringIO(to_csv(task_board(task))))
+    keys = [c["key"] for c in TASK_COLUMNS[task]]
+    assert list(csv.columns) == ["task", "dataset", "method", *(f"{k}_mean" for k in keys), *(f"{k}_std" for k in keys), "n"]
+    assert task != "anticipation" or all(k.startswith("moc_") for k in keys)
+    assert csv.loc[csv.method == "concat", "edit_std" if task == "segmentation" else "moc_obs20_pred10_std"].item() == (
+        pytest.approx(np.std([51.0, 60.0], ddof=1), abs=1e-4)
+    )

@@ -9,8 +9,8 @@ from mmfuse.data.video import Video
 from mmfuse.models.backbone import build_backbone
 from mmfuse.registry import create_dataset, create_task, list_tasks
 from mmfuse.tasks.anticipation import expand_transcript, observe, transcript
-from mmfuse.tasks.base import TaskModel, expand_to_frames
-from mmfuse.tasks.segmentation import crop_windows, window_logits
+from mmfuse.tasks.base import TaskModel, expand_to_frames, length_batches
+from mmfuse.tasks.segmentation import video_logits
 
 MODALITIES = ["m0", "m1"]
 
@@ -21,25 +21,28 @@ def data():
     return dataset, dataset.videos("train"), dataset.videos("test")
 
 
-def model_for(task, dataset) -> TaskModel:
+def model_for(task, dataset, temporal: str = "tcn") -> TaskModel:
     torch.manual_seed(0)
     backbone = build_backbone(
-        MODALITIES, dataset.feature_dims, 16, 16, {"name": "projection"}, {"name": "concat"}, {"name": "tcn", "layers": 3}
+        MODALITIES, dataset.feature_dims, 16, 16, {"name": "projection"}, {"name": "concat"},
+        {"name": temporal, "layers": 3}, num_classes=dataset.num_classes,
     )
     return TaskModel(backbone, task.build_head(16, dataset.num_classes))
 
 
+@pytest.mark.parametrize("temporal", ["tcn", "mstcn"])  # single stage; a loss on every stage
 @pytest.mark.parametrize("name", list_tasks())
-def test_task_contract(name, data):
+def test_task_contract(name, temporal, data):
     dataset, train, test = data
     task = create_task(name)
-    model = model_for(task, dataset)
+    model = model_for(task, dataset, temporal)
     rng = np.random.default_rng(0)
     plan = task.plan(train, 2, 32, np.random.default_rng(0))
     batches = list(task.batches(train, MODALITIES, 2, 32, rng))
     assert len(plan) == len(batches) and all(len(samples) <= 2 for samples in plan)
     assert batches and all(b.mask.shape == b.feats["m0"].shape[:2] for b in batches)
-    assert max(b.mask.shape[1] for b in batches) <= 32  # windows never exceed max_len
+    if name == "anticipation":
+        assert max(b.mask.shape[1] for b in batches) <= 32  # observed parts are subsampled to max_len
 
     loss, fused, logs = task.loss(model, batches[0])
     assert loss.ndim == 0 and torch.isfinite(loss)
@@ -78,21 +81,30 @@ def test_observation_windows_follow_the_protocol():
     assert observe(video, 0.001, 0.5, max_len=8) is None
 
 
-def test_segmentation_windows_cover_every_frame(data):
+def test_segmentation_logits_cover_every_frame(data):
     dataset, _, test = data
     task = create_task("segmentation")
     model = model_for(task, dataset).eval()
-    for video, logits in window_logits(model, test, MODALITIES, max_len=7, batch_size=3, device=torch.device("cpu")):
+    for video, logits in video_logits(model, test, MODALITIES, batch_size=2, device=torch.device("cpu")):
         assert logits.shape == (video.num_steps, dataset.num_classes)
         frames = expand_to_frames(logits.argmax(-1), video.sample_rate, video.num_frames)
         assert frames.shape == video.labels.shape
 
 
-def test_crop_windows_cover_long_videos():
-    video = Video("v", {"m0": np.zeros((1000, 1), np.float32)}, np.zeros(1000, np.int64))
-    windows = crop_windows(video, 300, np.random.default_rng(0))
-    assert len(windows) == 4 and all(e - s == 300 and 0 <= s and e <= 1000 for s, e in windows)
-    assert crop_windows(video, 2000, np.random.default_rng(0)) == [(0, 1000)]
+def test_segmentation_trains_on_every_whole_video_once_per_epoch(data):
+    _, train, _ = data
+    plan = create_task("segmentation").plan(train, 3, 8, np.random.default_rng(0))
+    assert sorted(v.name for batch in plan for v in batch) == sorted(v.name for v in train)
+    batch = create_task("segmentation").collate(plan[0], MODALITIES)
+    assert batch.mask.sum(1).tolist() == [v.num_steps for v in plan[0]]  # no crop, however short max_len
+
+
+def test_length_batches_bound_videos_and_padded_steps():
+    lengths = [10, 500, 40, 300, 1000, 20]
+    batches = length_batches(lengths, batch_size=2, max_steps=700)
+    assert sorted(i for b in batches for i in b) == list(range(6))
+    assert batches[0] == [4]  # longer than the budget: alone
+    assert all(len(b) <= 2 and len(b) * max(lengths[i] for i in b) <= 700 for b in batches[1:])
 
 
 @pytest.mark.parametrize(

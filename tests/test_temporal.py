@@ -9,14 +9,23 @@ import torch
 
 from mmfuse.errors import ConfigError
 from mmfuse.models import AnticipationDecoder, MultimodalBackbone, build_backbone
+from mmfuse.models.tcn import MaskDropout
 from mmfuse.models.transformer import sinusoidal_encoding
-from mmfuse.registry import FUSIONS, create_temporal_model, list_fusions, list_temporal_models
+from mmfuse.registry import FUSIONS, TEMPORAL_MODELS, create_task, create_temporal_model, list_fusions, list_temporal_models
+from mmfuse.tasks.base import Batch, TaskModel
+from mmfuse.tasks.segmentation import smoothing_loss
 
 IN, DIM = 12, 16
 
 
+CLASSES = 5
+
+
 def build(name: str, **options) -> torch.nn.Module:
+    """The model with the framework-supplied options it takes (``num_classes`` for ``mstcn``)."""
     torch.manual_seed(0)
+    if "num_classes" in inspect.signature(TEMPORAL_MODELS.get(name)).parameters:
+        options.setdefault("num_classes", CLASSES)
     return create_temporal_model(name, in_dim=IN, dim=DIM, **options)
 
 
@@ -103,21 +112,21 @@ def frames_changed_by_first_frame(model: torch.nn.Module, length: int) -> torch.
         return (model(changed, mask) - model(x, mask)).abs().amax(-1)[0] > 1e-6
 
 
-def test_transformer_window_limits_attention_to_chunks() -> None:
-    local = frames_changed_by_first_frame(build("transformer", layers=1, window=8, shifted=False), 40)
-    assert local[:8].all() and not local[8:].any()
-    full = frames_changed_by_first_frame(build("transformer", layers=1, window=None), 40)
+def test_transformer_radius_limits_attention_to_a_band() -> None:
+    local = frames_changed_by_first_frame(build("transformer", layers=1, radius=8), 300)
+    assert local[:9].all() and not local[9:].any()
+    # Two layers reach twice as far; the band crosses the 128-frame blocks of the computation.
+    two = frames_changed_by_first_frame(build("transformer", layers=2, radius=100), 300)
+    assert two[:201].all() and not two[201:].any()
+    full = frames_changed_by_first_frame(build("transformer", layers=1, radius=299), 300)
     assert full.all()
-    # Two layers with shifted chunks: the second reaches frames 8..11 through chunk [-4, 4) -> [4, 12).
-    shifted = frames_changed_by_first_frame(build("transformer", layers=2, window=8, shifted=True), 40)
-    assert shifted[:12].all() and not shifted[12:].any()
 
 
-def test_windowed_transformer_long_input_with_fully_padded_chunks() -> None:
-    model = build("transformer", window=128, shifted=True).eval()
+def test_banded_transformer_long_input_with_fully_padded_blocks() -> None:
+    model = build("transformer", radius=64).eval()
     x = torch.randn(3, 600, IN)
     mask = torch.ones(3, 600, dtype=torch.bool)
-    mask[1, 90:] = False  # chunks 1.. of this sample hold no valid frame
+    mask[1, 90:] = False  # blocks 1.. of this sample hold no valid frame
     mask[2] = False
     with torch.no_grad():
         y = model(x, mask)
@@ -129,8 +138,8 @@ def test_windowed_transformer_long_input_with_fully_padded_chunks() -> None:
 def test_transformer_rejects_bad_options() -> None:
     with pytest.raises(ConfigError, match="heads"):
         build("transformer", heads=5)
-    with pytest.raises(ConfigError, match="window"):
-        build("transformer", window=0)
+    with pytest.raises(ConfigError, match="radius"):
+        build("transformer", radius=0)
 
 
 def test_tcn_receptive_field_and_options() -> None:
@@ -141,9 +150,75 @@ def test_tcn_receptive_field_and_options() -> None:
         build("tcn", kernel_size=4)
 
 
+@pytest.mark.parametrize("p", [0.0, 0.25, 0.5, 1.0])
+def test_mask_dropout_keeps_the_expectation_and_is_off_in_evaluation(p: float) -> None:
+    drop = MaskDropout(p)
+    x = torch.ones(200_000)
+    torch.manual_seed(0)
+    y = drop(x)
+    assert (y == 0).float().mean().item() == pytest.approx(p, abs=0.01)
+    if p < 1:
+        assert y.mean().item() == pytest.approx(1.0, abs=0.02)
+        assert set(y.unique().tolist()) <= {0.0, torch.tensor(1 / (1 - p)).item()}
+    assert torch.equal(drop.eval()(x), x)
+
+
 def test_identity_has_no_temporal_context() -> None:
     reach = frames_changed_by_first_frame(build("identity"), 10)
     assert reach[0] and not reach[1:].any()
+
+
+def test_mstcn_stages_refine_class_probabilities() -> None:
+    model = build("mstcn", layers=3).eval()
+    assert len(model.stages) == 4 and len(model.classifiers) == 3
+    assert [stage.conv_in.in_channels for stage in model.stages] == [IN, CLASSES, CLASSES, CLASSES]
+    x = torch.randn(2, 30, IN)
+    mask = torch.ones(2, 30, dtype=torch.bool)
+    mask[1, 20:] = False
+    with torch.no_grad():
+        hidden, logits = model.forward_stages(x, mask)
+        # By hand: stage s > 1 reads the masked softmax of stage s - 1's masked logits.
+        m = mask[..., None].float()
+        expected, stages = x, []
+        for stage, classifier in zip(model.stages, model.classifiers):
+            stages.append(classifier(stage(expected, mask)) * m)
+            expected = stages[-1].softmax(-1) * m
+        torch.testing.assert_close(logits, torch.stack(stages))
+        torch.testing.assert_close(hidden, model.stages[-1](expected, mask))
+    # Kernel 3, dilations 1, 2, 4: one stage reaches 7 frames ahead, four stages 28.
+    changed = x[:1].clone()
+    changed[0, 0] += 5
+    with torch.no_grad():
+        diff = (model(changed, mask[:1]) - model(x[:1], mask[:1])).abs().amax(-1)[0]
+    assert (diff[:12] > 0).all() and (diff[29:] == 0).all()
+    assert len(build("mstcn", stages=1).classifiers) == 0
+    with pytest.raises(ConfigError, match="stages"):
+        build("mstcn", stages=0)
+
+
+def test_mstcn_segmentation_loss_sums_every_stage() -> None:
+    backbone = build_backbone(
+        ["rgb"], {"rgb": IN}, DIM, DIM, {"name": "projection"}, {"name": "concat"}, {"name": "mstcn", "layers": 2},
+        num_classes=CLASSES,
+    )
+    task = create_task("segmentation")
+    model = TaskModel(backbone, task.build_head(DIM, CLASSES)).eval()
+    mask = torch.ones(2, 25, dtype=torch.bool)
+    mask[1, 15:] = False
+    labels = torch.randint(0, CLASSES, (2, 25)).masked_fill(~mask, -100)
+    batch = Batch({"rgb": torch.randn(2, 25, IN)}, mask, {"labels": labels})
+    loss, fused, _ = task.loss(model, batch)
+    hidden, _ = model(batch.feats, mask)
+    per_stage = [*fused.aux["stage_logits"], model.head(hidden)]
+    assert len(per_stage) == 4
+    expected = sum(
+        torch.nn.functional.cross_entropy(x.flatten(0, 1), labels.flatten(), ignore_index=-100)
+        + 0.15 * smoothing_loss(x, mask)
+        for x in per_stage
+    )
+    torch.testing.assert_close(loss, expected)
+    with pytest.raises(ConfigError, match="number of classes"):
+        build_backbone(["rgb"], {"rgb": IN}, DIM, DIM, {"name": "projection"}, {"name": "concat"}, {"name": "mstcn"})
 
 
 def fusion_options(name: str, modalities: list[str]) -> dict:
@@ -165,6 +240,7 @@ def test_every_fuser_composes_with_every_temporal_model(fusion: str, temporal: s
         encoder_cfg={"name": "projection"},
         fusion_cfg={"name": fusion, **fusion_options(fusion, modalities)},
         temporal_cfg={"name": temporal},
+        num_classes=CLASSES,
     )
     assert isinstance(backbone, MultimodalBackbone)
     assert set(backbone.encoders) == set(backbone.fuser.modalities)

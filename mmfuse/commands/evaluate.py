@@ -4,7 +4,10 @@ Ground truth: GT/<video>.txt, one class name per frame. Segmentation predictions
 PRED/<video>.txt with one label per line, or MS-TCN's output file PRED/<video>.
 Anticipation predictions: PRED/<video>.obs20.txt and PRED/<video>.obs30.txt, line i
 holding the label of frame int(alpha*T)+i, covering at least int((alpha+0.5)*T) frames.
-Scores are in percent. Every problem is reported on its own line, with exit code 2.
+Scores are in percent. Edit and F1 leave out background classes, by default MS-TCN's: the
+class named 'background', where the class list has one, so MS-TCN's output folders score as
+its eval.py scores them; the output says which. Every problem is reported on its own line,
+with exit code 2.
 """
 from __future__ import annotations
 
@@ -14,12 +17,15 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mmfuse.data.issues import raise_on_errors
+from mmfuse.data.readers import resolve_background
 from mmfuse.errors import DataError
 from mmfuse.metrics.functional.anticipation import DEFAULT_OBSERVE, DEFAULT_PREDICT, moc_scores
 from mmfuse.metrics.functional.segmentation import segmentation_scores
+from mmfuse.results.metric_notes import background_note, metric_notes
 from mmfuse.results.prediction_files import (
     ClassIndex,
     LabelledVideos,
@@ -32,8 +38,7 @@ TASKS = ("segmentation", "anticipation")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
-        "example: mmfuse evaluate segmentation --gt data/groundTruth --pred results "
-        "--background background"
+        "example: mmfuse evaluate segmentation --gt data/groundTruth --pred results --json"
     )
     parser.add_argument("task", choices=TASKS, help="which metrics to compute")
     parser.add_argument(
@@ -47,10 +52,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="'<id> <class name>' per line; default: the sorted labels seen",
     )
     parser.add_argument(
-        "--background", nargs="+", default=[], metavar="NAME",
-        help="class names dropped from Edit and F1 (default: none)",
+        "--background", nargs="*", metavar="NAME",
+        help="class names dropped from Edit and F1 (accuracy keeps every frame); default: MS-TCN's, "
+        "the class named 'background' where the --mapping file (else the labels seen) has one; "
+        "--background with no names: none",
     )
-    parser.add_argument("--json", action="store_true", help="print the scores as a JSON object")
+    parser.add_argument(
+        "--json", action="store_true",
+        help="print the scores as a JSON object (the background classes dropped go to stderr)",
+    )
 
 
 def _class_index(args: argparse.Namespace, loaded: LabelledVideos) -> ClassIndex:
@@ -75,8 +85,9 @@ def _truths(classes: ClassIndex, loaded: LabelledVideos) -> list[list[int]]:
     return truths
 
 
-def evaluate(args: argparse.Namespace) -> dict[str, float]:
-    """The scores of ``args.task``; raises ``DataError`` listing every problem found."""
+def evaluate(args: argparse.Namespace) -> tuple[dict[str, float], list[str]]:
+    """The scores of ``args.task`` and the background classes left out of Edit and F1 (none for
+    anticipation); raises ``DataError`` listing every problem found."""
     if args.task == "segmentation":
         loaded = load_segmentation(args.gt, args.pred)
     else:
@@ -84,37 +95,43 @@ def evaluate(args: argparse.Namespace) -> dict[str, float]:
     classes = _class_index(args, loaded)
     truths = _truths(classes, loaded)
     if args.task == "segmentation":
-        background, issues = classes.background(args.background)
+        background, issues = classes.background(resolve_background(args.background, classes.classes))
         for issue in issues:
             if issue.severity == "warning":
                 print(str(issue), file=sys.stderr)
         raise_on_errors(issues)
         predictions = [classes.prediction(names) for names in loaded.predictions]
-        return segmentation_scores(predictions, truths, background=background)
+        dropped = [classes.classes[index] for index in background]
+        return segmentation_scores(predictions, truths, background=background), dropped
     if args.background:
         print("warning: --background: ignored, MoC counts every class", file=sys.stderr)
     windows = [
         {alpha: classes.prediction(names) for alpha, names in by_alpha.items()}
         for by_alpha in loaded.predictions
     ]
-    return moc_scores(windows, truths, DEFAULT_OBSERVE, DEFAULT_PREDICT, num_classes=len(classes))
+    return moc_scores(windows, truths, DEFAULT_OBSERVE, DEFAULT_PREDICT, num_classes=len(classes)), []
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        scores = evaluate(args)
+        scores, background = evaluate(args)
     except DataError as error:
         for line in str(error).splitlines():
             prefixed = line.startswith(("error:", "warning:"))
             print(line if prefixed else f"error: {line}", file=sys.stderr)
         return 2
-    if args.json:
+    if args.json:  # scores only, keyed as run records' metrics; what was dropped goes to stderr
         print(json.dumps(scores, indent=2))
+        if args.task == "segmentation":
+            print(f"note: {background_note(background)}", file=sys.stderr)
         return 0
     table = Table(title=f"{args.task} ({args.pred})")
     table.add_column("metric")
     table.add_column("%", justify="right")
     for key, value in scores.items():
         table.add_row(key, f"{value:.2f}")
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for note in metric_notes({key: key for key in scores}, background):  # under the table: too wide for a caption
+        console.print(escape(note))
     return 0

@@ -30,6 +30,7 @@ from mmfuse.data.readers import (
     read_modality_features,
     read_split,
     relative,
+    resolve_background,
 )
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError, DataError
@@ -47,7 +48,7 @@ class FolderDataset(FileDescribedDataset):
         root: str | Path | None = None,
         modalities: Sequence[str] | None = None,
         sample_rate: int = 1,
-        background: Sequence[str] = (),
+        background: Sequence[str] | str | None = None,
         split: int | str = 1,
         layout: Layout = "channels_first",
         length_tolerance: int = 5,
@@ -55,7 +56,6 @@ class FolderDataset(FileDescribedDataset):
         if root is None:
             raise ConfigError("dataset 'folder' needs a root folder: set dataset.root=/path/to/dataset")
         check_options(sample_rate, length_tolerance, layout)
-        background = [background] if isinstance(background, str) else list(background)
         modalities = [modalities] if isinstance(modalities, str) else modalities
         self.root = Path(root).expanduser()
         if not self.root.is_dir():
@@ -68,6 +68,7 @@ class FolderDataset(FileDescribedDataset):
 
         self._classes, issues = read_mapping(self.root / "mapping.txt", "mapping.txt")
         self._labels_readable = not issues  # else every label would read as an unknown class
+        background = resolve_background(background, self._classes)
         for name in background:
             if name not in self._classes:
                 issues.append(error(

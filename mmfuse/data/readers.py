@@ -7,6 +7,7 @@ as one ``DataError`` (``raise_on_errors``). ``location`` is how a file is named 
 """
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -27,6 +28,18 @@ def check_options(sample_rate: object, length_tolerance: object, layout: object 
         raise ConfigError(f"dataset.length_tolerance must be an integer >= 0, got {length_tolerance!r}")
     if layout is not None and layout not in LAYOUTS:
         raise ConfigError(f"dataset.layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+
+
+FIELD_BACKGROUND: tuple[str, ...] = ("background",)  # MS-TCN eval.py's bg_class
+
+
+def resolve_background(background: Sequence[str] | str | None, classes: Collection[str]) -> list[str]:
+    """Class names dropped from Edit and F1: ``background`` as given (one name or a list; ``[]``
+    drops none), or, where it is ``None``, the field's default: MS-TCN's ``background`` where
+    ``classes`` has it, so MS-TCN's outputs score as its ``eval.py`` scores them."""
+    if background is None:
+        return [name for name in FIELD_BACKGROUND if name in classes]
+    return [background] if isinstance(background, str) else list(background)
 
 
 def error(location: str, message: str) -> Issue:

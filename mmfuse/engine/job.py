@@ -91,7 +91,7 @@ def describe(resolved: dict[str, Any], choices: dict[str, str]) -> tuple[str, st
     searchpath = list(HydraConfig.get().searchpath)
     keep = (f"hydra.searchpath=[{','.join(searchpath)}]",) if searchpath else ()
     reference, _ = _compose_reference((*keep, *(f"{g}={choices[g]}" for g in GROUPS)))
-    _, default_choices = _compose_reference(keep)
+    _, default_choices = _compose_reference((*keep, f"task={choices['task']}"))  # a task may choose its temporal model
     params = cell_params(resolved, choices, reference, default_choices)
     return dataset_label(resolved, reference), cell_name(resolved, params), config_hash(resolved)
 

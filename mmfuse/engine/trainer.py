@@ -18,7 +18,7 @@ from mmfuse.engine.schedule import build_optimizer
 from mmfuse.engine.seeding import seed_everything
 from mmfuse.models.backbone import build_backbone
 from mmfuse.registry import create_regularizer
-from mmfuse.tasks.base import Task, TaskModel, pad_windows
+from mmfuse.tasks.base import Task, TaskModel, length_batches, pad_windows
 
 
 @dataclass
@@ -77,7 +77,8 @@ def train_and_evaluate(
     reset_peak_memory(device)
     feature_dims = {m: int(train_videos[0].features[m].shape[1]) for m in modalities}
     backbone = build_backbone(
-        modalities, feature_dims, dim, hidden, dict(encoder_cfg), dict(fusion_cfg), dict(temporal_cfg), shared_encoder
+        modalities, feature_dims, dim, hidden, dict(encoder_cfg), dict(fusion_cfg), dict(temporal_cfg), shared_encoder,
+        num_classes=dataset.num_classes,
     )
     model = TaskModel(backbone, task.build_head(hidden, dataset.num_classes)).to(device)
     used = list(backbone.fuser.modalities)
@@ -130,7 +131,7 @@ def train_and_evaluate(
         batch_size=budget.eval_batch_size,
         device=device,
     )
-    erank = measure_effective_rank(model, test_videos, used, max_len, budget.eval_batch_size, device)
+    erank = measure_effective_rank(model, test_videos, used, budget.eval_batch_size, device)
     eval_seconds = time.perf_counter() - started
     if run_dir is not None:
         torch.save(model.state_dict(), run_dir / "model.pt")
@@ -147,19 +148,18 @@ def train_and_evaluate(
 
 
 def measure_effective_rank(
-    model: TaskModel, videos: Sequence[Video], modalities: Sequence[str], max_len: int, batch_size: int, device: torch.device
+    model: TaskModel, videos: Sequence[Video], modalities: Sequence[str], batch_size: int, device: torch.device
 ) -> dict[str, float]:
-    """R3D Eq. 1 over the first window of every test video.
+    """R3D Eq. 1 over every step of every (whole) test video.
 
     Keys: each modality's embedding before fusion (``m``), the fused tokens (``fused``), and,
     where the fuser exposes its per-modality streams (``concat``, ``rtf``), each stream after
     fusion (``m/blended``) and the streams stacked on the channel axis (``stacked``: R3D's fused
     representation, before the output projection).
     """
-    windows = [{m: v.features[m][:max_len] for m in modalities} for v in videos]
     rows: dict[str, list[torch.Tensor]] = {}
-    for first in range(0, len(windows), batch_size):
-        feats, mask = pad_windows(windows[first : first + batch_size], modalities)
+    for indices in length_batches([v.num_steps for v in videos], batch_size):
+        feats, mask = pad_windows([{m: videos[i].features[m] for m in modalities} for i in indices], modalities)
         with torch.no_grad():
             _, fused = model({m: x.to(device) for m, x in feats.items()}, mask.to(device))
             after = blended_streams(model, fused.embeddings, mask.to(device))

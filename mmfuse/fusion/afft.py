@@ -7,7 +7,7 @@ Four registered names, one per fuser of the paper (class name in the official co
 - ``afft_sa_notoken`` (``CMFuser``, "SA-Fuser w/o token"): per frame, self-attention over
   ``[m_1 ... m_M]``; the fused vector is the mean of the outputs.
 - ``afft_tsa`` (``TemporalCMFuser``, "T-SA-Fuser"): joint causal attention over all ``T * M``
-  tokens of the window, with position and modality embeddings; per-frame mean over modalities.
+  tokens of a causal band of frames, with position and modality embeddings; per-frame mean over modalities.
 - ``afft_ca`` (``TemporalCrossAttentFuser``, "CA-Fuser"): the first modality (in config order)
   is the query stream; ``M - 1`` causal decoder blocks, block ``i`` cross-attending to modality
   ``i + 1``.
@@ -26,11 +26,11 @@ Where this module differs, and why:
   The per-frame fusers run only on valid frames and write zeros at padded ones; the temporal
   fusers mask padded keys, so a padded frame never reaches a valid output (train and eval).
 - Time. The official T-SA/CA fusers see a clip of a few frames (learned position tables of 64
-  and 128 entries). Here they see the engine's windows of up to ``model.max_len`` frames (512
-  by default), so the position embedding defaults to fixed sinusoids (any length);
-  ``position_embedding="learned"`` restores the learned table, of ``max_positions`` entries.
-  ``window=w`` further limits attention to a causal band of ``w`` frames (frames ``t-w+1 .. t``),
-  computed blockwise so its cost is linear in T.
+  and 128 entries). Here they see whole videos, so the position embedding defaults to fixed
+  sinusoids (any length); ``position_embedding="learned"`` restores the learned table, of
+  ``max_positions`` entries. Attention is limited to a causal band of ``window`` frames
+  (frames ``t-w+1 .. t``, 512 by default), computed in blocks so cost and memory are linear in
+  T; a window longer than the longest video is full causal attention.
 - Attention-weight dropout of T-SA and CA defaults to 0 (official: 0.1): over T*M = 1024 tokens
   it is a 4 M-entry random mask per head and sample, and it forces PyTorch's unfused attention
   path on CPU (see the ``attn_dropout`` notes on each class).
@@ -39,7 +39,6 @@ Where this module differs, and why:
 """
 from __future__ import annotations
 
-import math
 from typing import Callable, Mapping, Sequence
 
 import torch
@@ -48,6 +47,7 @@ from torch import Tensor, nn
 
 from mmfuse.errors import ConfigError
 from mmfuse.fusion.base import FusionOutput, Fuser
+from mmfuse.models.attention import band_attention, guard
 from mmfuse.models.transformer import sinusoidal_encoding
 from mmfuse.registry import register_fusion
 
@@ -161,68 +161,16 @@ class DecoderBlock(nn.Module):
         return x + self.drop_path(self.mlp(self.norm_mlp(x)))
 
 
-def _guard(allowed: Tensor) -> Tensor:
-    """Let a query row with no allowed key attend to every key, so it stays finite.
-
-    Such a row only ever belongs to a padded query (a valid query may always attend
-    to its own frame), and no valid query attends to a padded one, so the choice
-    never reaches a valid output.
-    """
-    return allowed | ~allowed.any(dim=-1, keepdim=True)
-
-
 def causal_attention(q: Tensor, k: Tensor, v: Tensor, dropout_p: float, valid: Tensor,
                      window: int | None = None) -> Tensor:
     """Attention over time where the query at frame t sees valid keys at frames ``t' <= t``.
 
     ``q`` is ``[B, H, T, Mq, d]`` (``Mq`` tokens per frame), ``k``/``v`` ``[B, H, T, Mk, d]``,
     ``valid`` ``bool[B, T]``. Every query token of frame t sees every key token of frames
-    ``max(0, t - window + 1) .. t`` (all of ``0 .. t`` when ``window`` is None). With a window
-    shorter than T the computation is blockwise: frames are cut into chunks of ``window``,
-    and each chunk's queries attend to its own chunk and the one before, so cost and memory
-    are linear in T.
+    ``max(0, t - window + 1) .. t`` (all of ``0 .. t`` when ``window`` is None), computed in
+    blocks (``band_attention``) so that with a window cost and memory are linear in T.
     """
-    b, h, t, mq, d = q.shape
-    mk = k.shape[3]
-    if window is None or window >= t:
-        times = torch.arange(t, device=q.device)
-        rel = times[:, None] - times[None, :]  # query time - key time
-        band = rel >= 0 if window is None else (rel >= 0) & (rel < window)
-        allowed = _guard(band[None] & valid[:, None, :])  # [B, Tq, Tk]
-        mask = allowed[:, :, None, :, None].expand(b, t, mq, t, mk).reshape(b, 1, t * mq, t * mk)
-        out = F.scaled_dot_product_attention(
-            q.reshape(b, h, t * mq, d), k.reshape(b, h, t * mk, d), v.reshape(b, h, t * mk, d),
-            attn_mask=mask, dropout_p=dropout_p,
-        )
-        return out.view(b, h, t, mq, d)
-
-    w = window
-    n = math.ceil(t / w)
-    pad = n * w - t
-    q = F.pad(q, (0, 0, 0, 0, 0, pad))  # [B, H, n*w, Mq, d]
-    k = F.pad(k, (0, 0, 0, 0, w, pad))  # one chunk in front: [B, H, (n+1)*w, Mk, d]
-    v = F.pad(v, (0, 0, 0, 0, w, pad))
-    kvalid = F.pad(valid, (w, pad), value=False)  # [B, (n+1)*w]
-
-    def chunks(x: Tensor) -> Tensor:  # keys of chunk c: frames (c-1)*w .. (c+1)*w - 1
-        prev = x[:, :, : n * w].unflatten(2, (n, w))
-        cur = x[:, :, w:].unflatten(2, (n, w))
-        return torch.cat([prev, cur], dim=3)  # [B, H, n, 2w, Mk, d]
-
-    kc = chunks(k).flatten(3, 4).transpose(1, 2).reshape(b * n, h, 2 * w * mk, d)
-    vc = chunks(v).flatten(3, 4).transpose(1, 2).reshape(b * n, h, 2 * w * mk, d)
-    qc = q.unflatten(2, (n, w)).flatten(3, 4).transpose(1, 2).reshape(b * n, h, w * mq, d)
-    kv_valid = torch.cat([kvalid[:, : n * w].view(b, n, w), kvalid[:, w:].view(b, n, w)], dim=2)
-    i = torch.arange(w, device=q.device)[:, None]  # query offset within its chunk
-    j = torch.arange(2 * w, device=q.device)[None, :]  # key offset from the previous chunk's start
-    band = (j > i) & (j <= i + w)  # 0 <= (w + i) - j < w
-    allowed = _guard(band[None, None] & kv_valid[:, :, None, :])  # [B, n, w, 2w]
-    mask = (
-        allowed[:, :, :, None, :, None].expand(b, n, w, mq, 2 * w, mk).reshape(b * n, 1, w * mq, 2 * w * mk)
-    )
-    out = F.scaled_dot_product_attention(qc, kc, vc, attn_mask=mask, dropout_p=dropout_p)
-    out = out.view(b, n, h, w, mq, d).transpose(1, 2).reshape(b, h, n * w, mq, d)
-    return out[:, :, :t]
+    return band_attention(q, k, v, valid, None if window is None else window - 1, 0, dropout_p)
 
 
 def _check(name: str, dim: int, heads: int, depth: int | None = None, window: int | None = None,
@@ -263,8 +211,8 @@ class _Positions(nn.Module):
             return sinusoidal_encoding(t, like.shape[-1], like.device, like.dtype)
         if t > self.max_positions:
             raise ConfigError(
-                f"fusion {self.name!r}: a window of {t} frames exceeds max_positions={self.max_positions}; "
-                f"raise max_positions to at least model.max_len, or use position_embedding=sinusoidal"
+                f"fusion {self.name!r}: an input of {t} steps exceeds max_positions={self.max_positions}; "
+                f"raise max_positions to at least the longest video, or use position_embedding=sinusoidal"
             )
         return self.table.weight[:t]
 
@@ -313,7 +261,7 @@ class _FrameSelfAttention(Fuser):
     def _attend(self, n_tokens: int, device: torch.device) -> Attend:
         mask = None
         if self.cross_modal_mask:  # the official eye mask: no token attends to itself
-            mask = _guard(~torch.eye(n_tokens, dtype=torch.bool, device=device))
+            mask = guard(~torch.eye(n_tokens, dtype=torch.bool, device=device))
 
         def attend(q: Tensor, k: Tensor, v: Tensor, dropout_p: float) -> Tensor:
             return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
@@ -386,7 +334,7 @@ class AFFTSANoTokenFuser(_FrameSelfAttention):
 
 @register_fusion("afft_tsa")
 class AFFTTSAFuser(Fuser):
-    """AFFT's T-SA-Fuser: causal joint attention over all T·M tokens of the window; per-frame mean.
+    """AFFT's T-SA-Fuser: causal joint attention over the T·M tokens of a causal band of frames; per-frame mean.
 
     Each modality token of frame t (plus a frame position embedding and, by default, a
     learned modality embedding) attends to every valid modality token of frames ``<= t``
@@ -399,8 +347,8 @@ class AFFTTSAFuser(Fuser):
     as AFFT's ``T-SA-Fuser.yaml``); ``attn_dropout`` 0.0 (AFFT: 0.1; here T·M reaches 1024 tokens
     and attention-weight dropout costs more than the attention itself on CPU);
     ``position_embedding`` "sinusoidal" (fixed, any T) or "learned" (AFFT's, a table of
-    ``max_positions`` = 512 entries, which must cover ``model.max_len``); ``window`` null (full
-    causal attention within the engine's window) or a band of frames, computed blockwise.
+    ``max_positions`` = 512 entries, which must cover the longest video); ``window`` 512: the
+    causal band of frames each frame attends to, computed in blocks (linear in T).
     """
 
     def __init__(
@@ -418,7 +366,7 @@ class AFFTTSAFuser(Fuser):
         modality_embeddings: bool = True,
         position_embedding: str = "sinusoidal",
         max_positions: int = 512,
-        window: int | None = None,
+        window: int | None = 512,
     ) -> None:
         super().__init__(modalities, dim)
         _check("afft_tsa", dim, heads, depth, window, position_embedding, max_positions)
@@ -466,9 +414,9 @@ class AFFTCAFuser(Fuser):
 
     Options: ``heads`` 4, ``mlp_ratio`` 4, ``qkv_bias`` False, ``dropout`` 0.1,
     ``embed_dropout`` 0.1, ``drop_path`` 0.1 (as AFFT's ``CA-Fuser.yaml``); ``attn_dropout``
-    0.0 (AFFT: 0.1; costly on CPU over 512-frame windows); ``position_embedding``
+    0.0 (AFFT: 0.1; costly on CPU over 512-frame bands); ``position_embedding``
     "sinusoidal" or "learned" (AFFT's; ``max_positions`` entries, 512 here, AFFT 128);
-    ``window`` null or a causal band of frames.
+    ``window`` 512: the causal band of frames each frame attends to (linear in T).
     """
 
     min_modalities = 2
@@ -486,7 +434,7 @@ class AFFTCAFuser(Fuser):
         drop_path: float = 0.1,
         position_embedding: str = "sinusoidal",
         max_positions: int = 512,
-        window: int | None = None,
+        window: int | None = 512,
     ) -> None:
         if len(list(modalities)) < 2:
             raise ConfigError(

@@ -64,7 +64,7 @@ def task_columns(task: str) -> dict[str, str]:
     """``{column key: header}`` of a task built from its config ``configs/task/<task>.yaml``."""
     config = files("mmfuse.configs") / "task" / f"{task}.yaml"
     task_cfg = OmegaConf.to_container(OmegaConf.load(str(config))) if config.is_file() else {}
-    return {c.key: c.header for c in create_task(task, **options(task_cfg)).columns}  # type: ignore[arg-type]
+    return {c.key: c.header for c in create_task(task, **options(task_cfg, "defaults")).columns}  # type: ignore[arg-type]
 
 
 def _check_keys(node: Any, allowed: set[str], required: Sequence[str], where: str) -> None:

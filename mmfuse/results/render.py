@@ -14,6 +14,7 @@ from tabulate import tabulate
 
 from mmfuse.results.aggregate import ColumnSpec
 from mmfuse.results.baselines import ReportedRow
+from mmfuse.results.metric_notes import metric_notes
 
 MEASURED = "measured"
 
@@ -95,6 +96,11 @@ class Leaderboard:
         return ["method", *source, *(c.header for c in self.columns), "n"]
 
     @property
+    def metric_notes(self) -> list[str]:
+        """What each column's metric is, one line per metric; said by every rendering."""
+        return metric_notes({c.key: c.header for c in self.columns})
+
+    @property
     def reported_note(self) -> str:
         """Said under every rendering that has reported rows."""
         if not self.reported:
@@ -129,11 +135,20 @@ def build_leaderboards(
 
 def to_markdown(board: Leaderboard) -> str:
     body = tabulate(board.rows(), headers=board.headers(), tablefmt="github", disable_numparse=True)
-    return f"### {board.title}\n\nmean ± std over seeds (n seeds); metrics in percent{board.reported_note}\n\n{body}\n"
+    notes = "".join(f"{note}. " for note in board.metric_notes).rstrip()
+    return (
+        f"### {board.title}\n\nmean ± std over seeds (n seeds); metrics in percent{board.reported_note}\n\n"
+        f"{body}\n\n{notes}\n"
+    )
 
 
 def to_csv(board: Leaderboard) -> str:
-    """Full-precision numbers; with reported rows, a ``source`` column and an empty ``n`` for them."""
+    """Full-precision numbers; with reported rows, a ``source`` column and an empty ``n`` for them.
+
+    CSV has no caption: its headers are the metric keys (``moc_obs20_pred10_mean``, ``accuracy_mean``,
+    ``edit_std``, ``f1@10_mean`` …), which name the metric and are those of run records and
+    ``mmfuse evaluate --json``.
+    """
     source = {"source": MEASURED} if board.reported else {}
     frame = pd.DataFrame(
         {
@@ -169,11 +184,14 @@ def to_csv(board: Leaderboard) -> str:
 def _latex_escape(text: str) -> str:
     for raw, escaped in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#")):
         text = text.replace(raw, escaped)
-    return text.replace("α", r"$\alpha$").replace("β", r"$\beta$")
+    return text.replace("α", r"$\alpha$").replace("β", r"$\beta$").replace("≥", r"$\geq$")
 
 
 def to_latex(board: Leaderboard) -> str:
-    """booktabs table; the best measured mean of each column in bold, reported rows below a rule."""
+    """A booktabs ``tabular`` to ``\\input`` in a float; the best measured mean of each column in bold,
+    reported rows below a rule, and what each metric is in note rows under the bottom rule (a
+    bare tabular cannot hold ``\\caption``)."""
+    width = len(board.headers())
     lines = [
         r"\begin{tabular}{l" + "l" * bool(board.reported) + "c" * len(board.columns) + "c}",
         r"\toprule",
@@ -188,13 +206,17 @@ def to_latex(board: Leaderboard) -> str:
             for text, bold in zip(row.values, row.bold)
         ]
         lines.append(" & ".join([*map(_latex_escape, board.labels(row)), *values, row.n]) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines.append(r"\bottomrule")
+    lines += [
+        rf"\multicolumn{{{width}}}{{l}}{{\footnotesize {_latex_escape(note)}}} \\" for note in board.metric_notes
+    ]
+    lines.append(r"\end{tabular}")
     return "\n".join(lines) + "\n"
 
 
 _HTML = Environment(autoescape=True).from_string(
     """<table class="mmfuse-leaderboard">
-<caption>{{ board.title }} (mean ± std over seeds, n seeds{{ board.reported_note }})</caption>
+<caption>{{ board.title }} (mean ± std over seeds, n seeds{{ board.reported_note }}){% for note in board.metric_notes %}<br>{{ note }}{% endfor %}</caption>
 <thead><tr>{% for h in board.headers() %}<th>{{ h }}</th>{% endfor %}</tr></thead>
 <tbody>
 {% for row in board.table_rows() %}<tr{% if board.reported %} class="{{ 'measured' if row.source == 'measured' else 'reported' }}"{% endif %}><td>{{ row.method }}</td>{% if board.reported %}<td>{{ row.source }}</td>{% endif %}{% for text, bold in zip(row.values, row.bold) %}<td>{% if bold %}<b>{{ text }}</b>{% else %}{{ text }}{% endif %}</td>{% endfor %}<td>{{ row.n }}</td></tr>
@@ -209,7 +231,8 @@ def to_html(board: Leaderboard) -> str:
 
 
 def to_rich(board: Leaderboard) -> Table:
-    table = Table(title=escape(board.title), caption=escape(f"mean ± std over seeds; n = seeds{board.reported_note}"))
+    caption = "\n".join([*board.metric_notes, f"mean ± std over seeds; n = seeds{board.reported_note}"])
+    table = Table(title=escape(board.title), caption=escape(caption))
     for header in board.headers():
         if header in ("method", "source"):
             table.add_column(header, justify="left", no_wrap=True)

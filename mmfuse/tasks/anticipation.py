@@ -1,8 +1,9 @@
 """Long-term action anticipation (Abu Farha et al. 2018; FUTR; R3D).
 
 Observe the first α of a video, predict the labels of the next β. The temporal model
-encodes the observed window (with an auxiliary segmentation head); N_q learnable future
-queries cross-attend to it and decode (class incl. an end class, normalised duration).
+encodes the observed window (with an auxiliary segmentation head, and a loss on every stage
+of a multi-stage temporal model); N_q learnable future queries cross-attend to it and decode
+(class incl. an end class, normalised duration).
 Frame predictions are the decoded transcript expanded by duration over the future window
 ``[int(α T), int((α + future) T))``, as FUTR's ``predict.py`` does.
 
@@ -24,7 +25,16 @@ from mmfuse.fusion.base import FusionOutput
 from mmfuse.metrics.functional.anticipation import moc_scores
 from mmfuse.models.anticipation_decoder import AnticipationDecoder
 from mmfuse.registry import register_task
-from mmfuse.tasks.base import Batch, Column, Task, TaskModel, pad_labels, pad_windows, predict_windows
+from mmfuse.tasks.base import (
+    Batch,
+    Column,
+    Task,
+    TaskModel,
+    pad_labels,
+    pad_windows,
+    predict_windows,
+    stage_logits,
+)
 
 
 @dataclass
@@ -169,7 +179,12 @@ class AnticipationTask(Task):
     def loss(self, model: TaskModel, batch: Batch) -> tuple[Tensor, FusionOutput, dict[str, float]]:
         hidden, fused = model(batch.feats, batch.mask)
         seg_logits, class_logits, durations = model.head(hidden, batch.mask)
-        seg = F.cross_entropy(seg_logits.float().flatten(0, 1), batch.targets["observed"].flatten(), ignore_index=-100)
+        observed = batch.targets["observed"].flatten()
+        seg = sum(
+            (F.cross_entropy(logits.float().flatten(0, 1), observed, ignore_index=-100)
+             for logits in (*stage_logits(fused), seg_logits)),
+            start=torch.zeros((), device=hidden.device),
+        )
         cls = F.cross_entropy(class_logits.float().flatten(0, 1), batch.targets["classes"].flatten())
         target_durations = batch.targets["durations"]
         has_duration = target_durations >= 0

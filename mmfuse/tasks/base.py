@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from mmfuse.data.video import Video
 from mmfuse.engine.device import autocast
 from mmfuse.fusion.base import FusionOutput
+from mmfuse.models.backbone import STAGE_LOGITS
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,29 @@ def pad_labels(labels: Sequence[np.ndarray], fill: int = -100) -> Tensor:
     for row, label in enumerate(labels):
         out[row, : len(label)] = torch.from_numpy(np.asarray(label, dtype=np.int64))
     return out
+
+
+EVAL_STEPS_PER_BATCH = 65_536  # padded steps per evaluation batch: a bound on memory, not a window
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, max_steps: int = EVAL_STEPS_PER_BATCH) -> list[list[int]]:
+    """Indices grouped, longest first, into batches of at most ``batch_size`` items whose padded
+    size (count x longest) stays within ``max_steps``; a longer item is a batch of its own."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    for index in order:
+        current = batches[-1] if batches else None
+        if current is None or len(current) == batch_size or (len(current) + 1) * lengths[current[0]] > max_steps:
+            batches.append([index])
+        else:
+            current.append(index)
+    return batches
+
+
+def stage_logits(fused: FusionOutput) -> list[Tensor]:
+    """Class logits of a multi-stage temporal model's earlier stages (``mstcn``); none otherwise."""
+    stacked = fused.aux.get(STAGE_LOGITS)
+    return [] if stacked is None else list(stacked.unbind(0))
 
 
 def expand_to_frames(step_predictions: np.ndarray, sample_rate: int, num_frames: int) -> np.ndarray:

@@ -19,13 +19,12 @@ from mmfuse.tasks.base import (
     Task,
     TaskModel,
     expand_to_frames,
+    length_batches,
     pad_labels,
     pad_windows,
     predict_windows,
+    stage_logits,
 )
-
-
-Window = tuple[Video, int, int]  # a video and the steps [start, end) of one training window
 
 
 def smoothing_loss(logits: Tensor, mask: Tensor, clamp: float = 16.0) -> Tensor:
@@ -36,30 +35,23 @@ def smoothing_loss(logits: Tensor, mask: Tensor, clamp: float = 16.0) -> Tensor:
     return (diff.clamp(max=clamp) * pair_mask).sum() / pair_mask.sum().clamp(min=1) / logits.shape[-1]
 
 
-def crop_windows(video: Video, max_len: int, rng: np.random.Generator) -> list[tuple[int, int]]:
-    """``ceil(steps / max_len)`` random windows of at most ``max_len`` steps covering the video."""
-    steps = video.num_steps
-    if steps <= max_len:
-        return [(0, steps)]
-    starts = rng.integers(0, steps - max_len + 1, size=-(-steps // max_len))
-    return [(int(s), int(s) + max_len) for s in starts]
-
-
-def window_logits(
-    model: TaskModel, videos: Sequence[Video], modalities: Sequence[str], max_len: int, batch_size: int, device: torch.device
+def video_logits(
+    model: TaskModel, videos: Sequence[Video], modalities: Sequence[str], batch_size: int, device: torch.device
 ) -> Iterator[tuple[Video, np.ndarray]]:
-    """Per-step segmentation logits of each video, from consecutive windows of ``max_len`` steps."""
-    pieces = [(v, s, min(s + max_len, v.num_steps)) for v in videos for s in range(0, v.num_steps, max_len)]
-    outputs: dict[str, list[np.ndarray]] = {v.name: [] for v in videos}
-    for first in range(0, len(pieces), batch_size):
-        chunk = pieces[first : first + batch_size]
-        windows = [{m: v.features[m][s:e] for m in modalities} for v, s, e in chunk]
+    """Per-step segmentation logits of each whole video (in the order given).
+
+    Videos are batched by length (``length_batches``), never cut: every part of the backbone
+    sees the whole video, so a prediction does not depend on batching or on ``model.max_len``.
+    """
+    outputs: dict[int, np.ndarray] = {}
+    for indices in length_batches([v.num_steps for v in videos], batch_size):
+        windows = [{m: videos[i].features[m] for m in modalities} for i in indices]
         logits = predict_windows(model, windows, modalities, device, lambda hidden, _: model.head(hidden).float())
         logits = logits.cpu().numpy()
-        for row, (video, start, end) in enumerate(chunk):
-            outputs[video.name].append(logits[row, : end - start])
-    for video in videos:
-        yield video, np.concatenate(outputs[video.name])
+        for row, index in enumerate(indices):
+            outputs[index] = logits[row, : videos[index].num_steps]
+    for index, video in enumerate(videos):
+        yield video, outputs[index]
 
 
 class SegmentationHead(nn.Module):
@@ -91,22 +83,23 @@ class SegmentationTask(Task):
     def build_head(self, hidden: int, num_classes: int) -> nn.Module:
         return SegmentationHead(hidden, num_classes)
 
-    def plan(self, videos: Sequence[Video], batch_size: int, max_len: int, rng: np.random.Generator) -> list[list[Window]]:
-        windows = [(v, s, e) for v in videos for s, e in crop_windows(v, max_len, rng)]
-        order = rng.permutation(len(windows))
-        return [[windows[i] for i in order[first : first + batch_size]] for first in range(0, len(order), batch_size)]
+    def plan(self, videos: Sequence[Video], batch_size: int, max_len: int, rng: np.random.Generator) -> list[list[Video]]:
+        """Whole videos, shuffled, as MS-TCN trains: ``max_len`` is not used (no crops)."""
+        order = rng.permutation(len(videos))
+        return [[videos[i] for i in order[first : first + batch_size]] for first in range(0, len(order), batch_size)]
 
-    def collate(self, samples: Sequence[Window], modalities: Sequence[str]) -> Batch:
-        feats, mask = pad_windows([{m: v.features[m][s:e] for m in modalities} for v, s, e in samples], modalities)
-        labels = pad_labels([v.sampled_labels[s:e] for v, s, e in samples])
-        return Batch(feats, mask, {"labels": labels})
+    def collate(self, samples: Sequence[Video], modalities: Sequence[str]) -> Batch:
+        feats, mask = pad_windows([{m: v.features[m] for m in modalities} for v in samples], modalities)
+        return Batch(feats, mask, {"labels": pad_labels([v.sampled_labels for v in samples])})
 
     def loss(self, model: TaskModel, batch: Batch) -> tuple[Tensor, FusionOutput, dict[str, float]]:
+        """Cross-entropy + smoothing on the head's logits and, as MS-TCN, on every earlier stage's."""
         hidden, fused = model(batch.feats, batch.mask)
-        logits = model.head(hidden)
-        labels = batch.targets["labels"]
-        ce = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
-        smooth = smoothing_loss(logits, batch.mask)
+        labels = batch.targets["labels"].flatten()
+        ce = smooth = torch.zeros((), device=hidden.device)
+        for logits in (*stage_logits(fused), model.head(hidden)):
+            ce = ce + F.cross_entropy(logits.float().flatten(0, 1), labels, ignore_index=-100)
+            smooth = smooth + smoothing_loss(logits, batch.mask)
         return ce + self.smoothing_weight * smooth, fused, {"ce": ce.item(), "smooth": smooth.item()}
 
     def evaluate(
@@ -122,7 +115,7 @@ class SegmentationTask(Task):
         device: torch.device,
     ) -> dict[str, float]:
         predictions, targets = [], []
-        for video, logits in window_logits(model, videos, modalities, max_len, batch_size, device):
+        for video, logits in video_logits(model, videos, modalities, batch_size, device):
             predictions.append(expand_to_frames(logits.argmax(-1), video.sample_rate, video.num_frames))
             targets.append(video.labels)
         return segmentation_scores(predictions, targets, background=background, overlaps=self.overlaps)
