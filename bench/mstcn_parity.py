@@ -435,7 +435,7 @@ def tables(result: dict, methods: list[str]) -> list[str]:
 
 def render(results: dict[str, dict], notes: list[str], args, epochs: int, seeds: list[int], load: tuple[float, float]) -> str:
     methods = [PLAIN, *(f"mmfuse concat + {t}" for t in args.temporal)]
-    command = "python -m mmfuse.cli bench " + " ".join(mmfuse_overrides(args.temporal, seeds, False, epochs if args.quick else None))
+    command = "python -m mmfuse.cli bench " + " ".join(mmfuse_overrides(args.temporal, seeds, epochs if args.quick else None))
     lines = [
         "# Parity: plain MS-TCN vs mmfuse's segmentation backbone",
         "",

@@ -103,6 +103,14 @@ def mstcn_eval(gt_dir: Path, pred_dir: Path) -> dict[str, float]:
     return ref.segmentation_scores(recognized, truths, bg_class=["background"])
 
 
+def mapping_flags(tmp_path: Path, with_mapping: bool) -> list[str | Path]:
+    """``--mapping FILE`` over the fixture classes, or nothing."""
+    if not with_mapping:
+        return []
+    write_mapping(tmp_path / "mapping.txt", CLASSES)
+    return ["--mapping", tmp_path / "mapping.txt"]
+
+
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("with_mapping", [False, True])
 def test_no_flags_gives_mstcns_numbers(
@@ -110,10 +118,7 @@ def test_no_flags_gives_mstcns_numbers(
 ) -> None:
     """MS-TCN's output folders, ground truth with a ``background`` class, no flags: eval.py's scores."""
     gt_dir, pred_dir, truths, preds = make_segmentation(tmp_path, seed, CLASSES, mstcn_format=True)
-    extra: list[str | Path] = []
-    if with_mapping:
-        write_mapping(tmp_path / "mapping.txt", CLASSES)
-        extra = ["--mapping", tmp_path / "mapping.txt"]
+    extra = mapping_flags(tmp_path, with_mapping)
     code, out, err = call(capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir, *extra, "--json")
     assert code == 0, err
     expected = mstcn_eval(gt_dir, pred_dir)
@@ -187,10 +192,7 @@ def test_anticipation_matches_reference(
     tmp_path: Path, capsys: pytest.CaptureFixture, seed: int, with_mapping: bool
 ) -> None:
     gt_dir, pred_dir, truths, preds = make_anticipation(tmp_path, seed, "END")
-    extra: list[str | Path] = []
-    if with_mapping:
-        write_mapping(tmp_path / "mapping.txt", CLASSES)
-        extra = ["--mapping", tmp_path / "mapping.txt"]
+    extra = mapping_flags(tmp_path, with_mapping)
     code, out, err = call(capsys, "anticipation", "--gt", gt_dir, "--pred", pred_dir, *extra, "--json")
     assert code == 0, err
     assert_json_matches(out, ref.moc_scores(preds, truths, OBSERVE, PREDICT))
