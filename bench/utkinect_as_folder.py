@@ -91,7 +91,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         cwd = Path(folder)
         total, majority = write_folder(source, cwd / "data")
-        dataset = ["dataset=folder", f"dataset.root={cwd / 'data'}", "dataset.background=[background]"]
+        dataset = ["dataset=folder", f"dataset.root={cwd / 'data'}"]
         subprocess.run([*mmfuse, "validate", *dataset], cwd=cwd, check=True, stdout=subprocess.DEVNULL)
         started = time.perf_counter()
         subprocess.run(

@@ -18,7 +18,7 @@ def test_hand_made_folder_from_real_data_beats_the_majority_rate(tmp_path: Path,
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     total, majority = module.write_folder(UTKINECT, tmp_path / "data")
-    dataset = ["dataset=folder", f"dataset.root={tmp_path / 'data'}", "dataset.background=[background]"]
+    dataset = ["dataset=folder", f"dataset.root={tmp_path / 'data'}"]
     assert main(["validate", *dataset]) == 0
     overrides = ["dataset.sample_rate=2", "dataset.train.epochs=30", "dataset.train.batch_size=2",
                  "dataset.train.lr=0.002", "fusion=concat", "task=segmentation", "seed=1"]

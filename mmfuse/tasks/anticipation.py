@@ -30,10 +30,10 @@ from mmfuse.tasks.base import (
     Column,
     Task,
     TaskModel,
+    every_stage,
     pad_labels,
     pad_windows,
     predict_windows,
-    stage_logits,
 )
 
 
@@ -182,7 +182,7 @@ class AnticipationTask(Task):
         observed = batch.targets["observed"].flatten()
         seg = sum(
             (F.cross_entropy(logits.float().flatten(0, 1), observed, ignore_index=-100)
-             for logits in (*stage_logits(fused), seg_logits)),
+             for logits in every_stage(fused, seg_logits)),
             start=torch.zeros((), device=hidden.device),
         )
         cls = F.cross_entropy(class_logits.float().flatten(0, 1), batch.targets["classes"].flatten())

@@ -82,10 +82,11 @@ def length_batches(lengths: Sequence[int], batch_size: int, max_steps: int = EVA
     return batches
 
 
-def stage_logits(fused: FusionOutput) -> list[Tensor]:
-    """Class logits of a multi-stage temporal model's earlier stages (``mstcn``); none otherwise."""
+def every_stage(fused: FusionOutput, final: Tensor) -> list[Tensor]:
+    """Class logits of every stage, first to last: a multi-stage temporal model's earlier
+    stages (``mstcn``, from ``fused.aux``), then ``final``, the head's; only ``final`` otherwise."""
     stacked = fused.aux.get(STAGE_LOGITS)
-    return [] if stacked is None else list(stacked.unbind(0))
+    return [final] if stacked is None else [*stacked.unbind(0), final]
 
 
 def expand_to_frames(step_predictions: np.ndarray, sample_rate: int, num_frames: int) -> np.ndarray:

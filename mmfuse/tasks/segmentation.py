@@ -18,12 +18,12 @@ from mmfuse.tasks.base import (
     Column,
     Task,
     TaskModel,
+    every_stage,
     expand_to_frames,
     length_batches,
     pad_labels,
     pad_windows,
     predict_windows,
-    stage_logits,
 )
 
 
@@ -97,7 +97,7 @@ class SegmentationTask(Task):
         hidden, fused = model(batch.feats, batch.mask)
         labels = batch.targets["labels"].flatten()
         ce = smooth = torch.zeros((), device=hidden.device)
-        for logits in (*stage_logits(fused), model.head(hidden)):
+        for logits in every_stage(fused, model.head(hidden)):
             ce = ce + F.cross_entropy(logits.float().flatten(0, 1), labels, ignore_index=-100)
             smooth = smooth + smoothing_loss(logits, batch.mask)
         return ce + self.smoothing_weight * smooth, fused, {"ce": ce.item(), "smooth": smooth.item()}
