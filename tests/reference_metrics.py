@@ -138,10 +138,14 @@ def moc_scores(
     ground_truths: Sequence[Sequence[Hashable]],
     observe: Sequence[float] = (0.2, 0.3),
     predict: Sequence[float] = (0.1, 0.2, 0.3, 0.5),
+    future: float = 0.5,
 ) -> dict[str, float]:
-    """Abu Farha / FUTR MoC: per-class true/false counts over the evaluated frames.
+    """Abu Farha / FUTR / R3D MoC: per-class true/false counts over the evaluated frames.
 
-    ``predictions[v][obs]`` lists the predicted labels of frames ``int(obs * T)`` onwards.
+    ``predictions[v][obs]`` lists the predicted labels of frames ``int(obs * T)`` onwards. As in
+    R3D's ``evaluation/predict_utkinects.py``: the prediction is the observed part followed by
+    ``int(future * T)`` decoded frames, cut to ``int((obs + pred) * T)``, then scored up to
+    ``min(len(prediction), T)`` (``utils.eval_file``).
     """
     scores = {}
     for obs in observe:
@@ -150,13 +154,16 @@ def moc_scores(
             n_F: dict = {}
             for recog, gt in zip(predictions, ground_truths):
                 vid_len = len(gt)
-                observed_len = int(obs * vid_len)
-                eval_len = int((obs + pred) * vid_len)
-                for frame in range(observed_len, eval_len):
+                past_len = int(obs * vid_len)
+                future_len = int(future * vid_len)
+                prediction = list(gt[:past_len]) + list(recog[obs][:future_len])
+                eval_prediction = prediction[: int((obs + pred) * vid_len)]
+                last_frame = min(len(eval_prediction), vid_len)
+                for frame in range(past_len, last_frame):
                     label = gt[frame]
                     n_T.setdefault(label, 0)
                     n_F.setdefault(label, 0)
-                    if recog[obs][frame - observed_len] == label:
+                    if eval_prediction[frame] == label:
                         n_T[label] += 1
                     else:
                         n_F[label] += 1

@@ -364,3 +364,27 @@ def test_metric_accepts_a_2d_batch_of_equal_length_videos() -> None:
     metric.update(torch.as_tensor(preds), torch.as_tensor(targets))
     expected = ref.segmentation_scores(lists(list(preds)), lists(list(targets)), (), (0.1, 0.5))
     assert_scores_close(metric.compute(), expected)
+
+
+def official_scored_frames(num_frames: int, obs_p: float, p: float, pred_p: float = 0.5) -> range:
+    """The frames R3D's ``evaluation/predict_utkinects.py`` and ``utils.eval_file`` score, built
+    the way they build them: observed labels plus ``int(pred_p * T)`` decoded ones, cut to
+    ``int((obs_p + p) * T)``, scored from ``int(obs_p * T)`` to ``min(len(prediction), T)``."""
+    past_len = int(obs_p * num_frames)
+    future_len = int(pred_p * num_frames)
+    prediction = ["past"] * past_len + ["future"] * future_len
+    eval_prediction = prediction[: int((obs_p + p) * num_frames)]
+    last_frame = min(len(eval_prediction), num_frames)
+    return range(int(obs_p * num_frames), last_frame)
+
+
+def test_moc_window_is_the_official_one_for_every_length() -> None:
+    capped = 0
+    for num_frames in range(10, 2001):
+        for alpha in OBSERVE:
+            for beta in PREDICT:
+                start, end = moc_window(num_frames, alpha, beta)
+                official = official_scored_frames(num_frames, alpha, beta)
+                assert (start, end) == (official.start, official.stop), (num_frames, alpha, beta)
+                capped += end < int((alpha + beta) * num_frames)
+    assert capped, "the decoded window (int(0.5 T) frames) never bound: the test checks nothing new"

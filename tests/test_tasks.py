@@ -8,7 +8,7 @@ import torch
 from mmfuse.data.video import Video
 from mmfuse.models.backbone import build_backbone
 from mmfuse.registry import create_dataset, create_task, list_tasks
-from mmfuse.tasks.anticipation import expand_transcript, observe, transcript
+from mmfuse.tasks.anticipation import decode, expand_transcript, observe, transcript
 from mmfuse.tasks.base import TaskModel, expand_to_frames, length_batches
 from mmfuse.tasks.segmentation import video_logits
 
@@ -65,16 +65,58 @@ def test_transcript_and_expansion_round_trip():
     labels = np.array([2, 2, 2, 5, 5, 1, 1, 1, 1, 1])
     classes, durations = transcript(labels)
     assert classes.tolist() == [2, 5, 1] and np.allclose(durations, [0.3, 0.2, 0.5])
-    assert expand_transcript(classes, durations, 10, end_class=9).tolist() == labels.tolist()
+    assert expand_transcript(classes, durations, 10).tolist() == labels.tolist()
     # durations are renormalised over the decoded segments, as FUTR does
-    assert expand_transcript(classes, durations * 3, 10, end_class=9).tolist() == labels.tolist()
-    assert expand_transcript(np.array([], dtype=int), np.array([]), 4, end_class=9).tolist() == [9] * 4
+    assert expand_transcript(classes, durations * 3, 10).tolist() == labels.tolist()
+
+
+def test_decoding_stops_at_the_first_end_query_and_falls_back_when_it_is_first():
+    end = 4
+    logits = np.zeros((5, end + 1))
+    logits[0, 2] = 1.0  # the first query's most likely real class
+    durations = np.array([0.5, 0.5, 0.9, 0.9, 0.9])
+    assert decode(np.array([1, 3, end, 0, 0]), durations, logits, 8, end).tolist() == [1] * 4 + [3] * 4
+    # R3D's predict_utkinects.py: an empty transcript leaves every frame to the last query's class
+    assert decode(np.array([end, 1, 1, 1, 3]), durations, logits, 6, end).tolist() == [3] * 6
+    # ... and where that is the end class too, the first query's best real class, never "end"
+    assert decode(np.array([end, 1, 1, 1, end]), durations, logits, 6, end).tolist() == [2] * 6
+
+
+def test_anticipation_targets_end_once_then_padding():
+    task = create_task("anticipation", num_queries=5)
+    task.build_head(8, num_classes=7)
+    labels = np.array([0] * 30 + [2] * 20 + [5] * 20 + [1] * 30)
+    video = Video("v", {"m0": np.zeros((100, 2), np.float32)}, labels)
+    classes, durations = task._targets(observe(video, 0.3, 0.5, 512))  # future: frames 30..79
+    assert classes.tolist() == [2, 5, 1, 7, -100] and np.allclose(durations, [0.4, 0.4, 0.2, -1, -1])
+    many = Video("w", {"m0": np.zeros((100, 2), np.float32)}, np.repeat(np.arange(7) % 3, [30, 10, 10, 10, 10, 10, 20]))
+    classes, _ = task._targets(observe(many, 0.3, 0.5, 512))  # five future segments fill all 5 queries: no end token
+    assert classes.tolist() == [1, 2, 0, 1, 2]
+
+
+def test_anticipation_trains_every_video_at_every_alpha(data):
+    _, train, _ = data
+    task = create_task("anticipation", train_observe=[0.2, 0.25, 0.3])
+    plan = task.plan(train, 4, 64, np.random.default_rng(0))
+    seen = sorted((o.video.name, o.alpha) for batch in plan for o in batch)
+    assert seen == sorted((v.name, a) for v in train for a in (0.2, 0.25, 0.3))
+
+
+def test_transition_weight_scales_samples_whose_future_starts_a_new_action():
+    logits = torch.randn(2, 3, 5)
+    classes = torch.tensor([[1, 4, -100], [2, 3, 4]])
+    last_observed = torch.tensor([1, 0])  # sample 0 continues its action, sample 1 changes
+    plain = create_task("anticipation")._class_loss(logits, classes, last_observed)
+    weighted = create_task("anticipation", transition_weight=10.0)._class_loss(logits, classes, last_observed)
+    ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), classes, ignore_index=-100, reduction="none")
+    assert plain == pytest.approx((ce.sum() / 5).item())
+    assert weighted == pytest.approx(((ce[0].sum() + 10 * ce[1].sum()) / 5).item())
 
 
 def test_observation_windows_follow_the_protocol():
     video = Video("v", {"m0": np.zeros((50, 2), np.float32)}, np.zeros(100, np.int64), sample_rate=2)
     obs = observe(video, 0.3, 0.5, max_len=512)
-    assert (obs.future_start, obs.future_end) == (int(0.3 * 100), int((0.3 + 0.5) * 100))
+    assert (obs.future_start, obs.future_end) == (int(0.3 * 100), int(0.3 * 100) + int(0.5 * 100))
     assert obs.steps.tolist() == list(range(15))  # frames 0, 2, ..., 28 are before int(0.3 T)
     short = observe(video, 0.3, 0.5, max_len=4)
     assert len(short.steps) == 4 and short.steps[0] == 0 and short.steps[-1] == 14
@@ -108,7 +150,9 @@ def test_length_batches_bound_videos_and_padded_steps():
 
 
 @pytest.mark.parametrize(
-    "options", [{"predict": [0.7]}, {"observe": [0.0]}, {"observe": [0.6], "future": 0.5}]
+    "options",
+    [{"predict": [0.7]}, {"observe": [0.0]}, {"observe": [0.6], "future": 0.5}, {"train_observe": []},
+     {"transition_weight": 0}],
 )
 def test_impossible_anticipation_options_are_config_errors(options):
     from mmfuse.errors import ConfigError

@@ -8,6 +8,7 @@ import torch
 from torchmetrics import Metric
 
 from mmfuse.metrics.functional.anticipation import (
+    DEFAULT_FUTURE,
     DEFAULT_OBSERVE,
     DEFAULT_PREDICT,
     _check_fractions,
@@ -23,7 +24,7 @@ class MeanOverClasses(Metric):
     ``update(preds, target)`` takes one video: ``preds[α]`` is the window array whose
     element ``i`` predicts frame ``int(α * T) + i`` (see
     ``mmfuse.metrics.functional.anticipation``), ``target`` the full ground truth of ``T``
-    frames. ``compute()`` returns ``{"moc_obs20_pred10": ..., ...}`` as float64 scalar
+    frames; ``future`` caps every window as in ``moc_scores``. ``compute()`` returns ``{"moc_obs20_pred10": ..., ...}`` as float64 scalar
     tensors. States: per-(α, β) per-class correct and total frame counts, summed.
     """
 
@@ -39,6 +40,7 @@ class MeanOverClasses(Metric):
         num_classes: int,
         observe: Sequence[float] = DEFAULT_OBSERVE,
         predict: Sequence[float] = DEFAULT_PREDICT,
+        future: float | None = DEFAULT_FUTURE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -48,13 +50,14 @@ class MeanOverClasses(Metric):
         self.num_classes = int(num_classes)
         self.observe = tuple(float(a) for a in observe)
         self.predict = tuple(float(b) for b in predict)
+        self.future = future
         shape = (len(self.observe), len(self.predict), self.num_classes)
         self.add_state("correct", torch.zeros(shape, dtype=torch.int64), dist_reduce_fx="sum")
         self.add_state("total", torch.zeros(shape, dtype=torch.int64), dist_reduce_fx="sum")
 
     def update(self, preds: Mapping[float, LabelSequence], target: LabelSequence) -> None:
         """Add one video's window predictions (keyed by α) and its ground truth."""
-        correct, total = _moc_update(preds, target, self.observe, self.predict, self.num_classes)
+        correct, total = _moc_update(preds, target, self.observe, self.predict, self.num_classes, self.future)
         self.correct += torch.from_numpy(correct).to(self.correct.device)
         self.total += torch.from_numpy(total).to(self.total.device)
 

@@ -4,8 +4,15 @@ Observe the first α of a video, predict the labels of the next β. The temporal
 encodes the observed window (with an auxiliary segmentation head, and a loss on every stage
 of a multi-stage temporal model); N_q learnable future queries cross-attend to it and decode
 (class incl. an end class, normalised duration).
-Frame predictions are the decoded transcript expanded by duration over the future window
-``[int(α T), int((α + future) T))``, as FUTR's ``predict.py`` does.
+As FUTR and R3D train it: the class targets are the future transcript followed by **one**
+end token, the queries after it are padding ignored by the loss, and every epoch visits every
+training video at every training α (``train_observe``). Frame predictions are the decoded
+transcript up to the first end token, expanded by duration over the future window of
+``int(future T)`` frames from ``int(α T)``, as FUTR's ``predict.py`` does; where the first query
+already predicts the end, the window gets the official prediction scripts' fallback (R3D's
+``evaluation/predict_utkinects.py``: the class of the last query).
+``transition_weight`` is the official code's class-loss weighting (``utils.cal_weighted_loss``):
+a sample whose first future class differs from its last observed label weighs that much more.
 
 An observed part longer than ``max_len`` steps is subsampled uniformly to ``max_len``.
 """
@@ -45,14 +52,14 @@ class Observation:
     alpha: float
     steps: np.ndarray  # feature rows fed to the model
     future_start: int  # int(α T)
-    future_end: int  # int((α + future) T), clipped to T
+    future_end: int  # int(α T) + int(future T), clipped to T, as R3D's predict computes it
 
 
 def observe(video: Video, alpha: float, future: float, max_len: int) -> Observation | None:
     """Cut the observed part at ``int(α T)``; ``None`` when nothing is observed."""
     total = video.num_frames
     start = int(alpha * total)
-    end = min(int((alpha + future) * total), total)
+    end = min(start + int(future * total), total)
     observed_steps = -(-start // video.sample_rate)
     if observed_steps == 0 or end <= start:
         return None
@@ -70,10 +77,24 @@ def transcript(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return labels[starts], lengths / len(labels)
 
 
-def expand_transcript(classes: np.ndarray, durations: np.ndarray, length: int, end_class: int) -> np.ndarray:
-    """Frame labels of a decoded transcript spread over ``length`` frames by relative duration."""
-    if len(classes) == 0:
-        return np.full(length, end_class, dtype=np.int64)
+def decode(classes: np.ndarray, durations: np.ndarray, logits: np.ndarray, length: int, end_class: int) -> np.ndarray:
+    """Frame labels of one window from the per-query argmax ``classes``, ``durations`` and class
+    ``logits`` ``[N_q, C + 1]``: the transcript up to the first end query, spread by duration.
+
+    An empty transcript (the first query predicts the end) takes R3D's fallback: every frame
+    gets the last query's class. Where that is the end class too, the official script scores an
+    all-"NONE" window (every frame wrong); here the first query's most likely real class fills it.
+    """
+    ended = np.flatnonzero(classes == end_class)
+    count = int(ended[0]) if len(ended) else len(classes)
+    if count:
+        return expand_transcript(classes[:count], durations[:count], length)
+    fallback = int(classes[-1]) if classes[-1] != end_class else int(np.argmax(logits[0, :end_class]))
+    return np.full(length, fallback, dtype=np.int64)
+
+
+def expand_transcript(classes: np.ndarray, durations: np.ndarray, length: int) -> np.ndarray:
+    """Frame labels of a non-empty decoded transcript spread over ``length`` frames by relative duration."""
     durations = np.clip(durations, 0, None)
     durations = durations / durations.sum() if durations.sum() > 0 else np.full(len(classes), 1 / len(classes))
     bounds = np.round(np.cumsum(durations) * length).astype(np.int64)
@@ -109,10 +130,15 @@ class AnticipationTask(Task):
         heads: int = 4,
         segmentation_weight: float = 1.0,
         duration_weight: float = 1.0,
+        transition_weight: float = 1.0,
     ) -> None:
         for alpha in (*observe, *train_observe):
             if not 0 < alpha < 1:
                 raise ConfigError(f"task: observation fractions must lie in (0, 1), got {alpha}")
+        if not train_observe:
+            raise ConfigError("task.train_observe: give at least one training observation fraction")
+        if transition_weight <= 0:
+            raise ConfigError(f"task.transition_weight must be positive, got {transition_weight}")
         for beta in predict:
             if not 0 < beta <= future:
                 raise ConfigError(f"task.predict: β={beta} must lie in (0, task.future={future}]")
@@ -128,6 +154,7 @@ class AnticipationTask(Task):
         self.heads = heads
         self.segmentation_weight = segmentation_weight
         self.duration_weight = duration_weight
+        self.transition_weight = transition_weight
         self.end_class = -1  # set by build_head
 
     @property
@@ -148,18 +175,24 @@ class AnticipationTask(Task):
         return [{m: o.video.features[m][o.steps] for m in modalities} for o in observations]
 
     def _targets(self, observation: Observation) -> tuple[np.ndarray, np.ndarray]:
-        classes = np.full(self.num_queries, self.end_class, dtype=np.int64)  # end class by default
+        """The future transcript, one end token, then padding (class -100, ignored; duration -1).
+        A transcript of ``num_queries`` segments or more is cut there with no end token (FUTR, R3D)."""
+        classes = np.full(self.num_queries, -100, dtype=np.int64)
         durations = np.full(self.num_queries, -1.0, dtype=np.float32)  # -1: no duration target
         seg_classes, seg_durations = transcript(observation.video.labels[observation.future_start : observation.future_end])
         count = min(len(seg_classes), self.num_queries)
         classes[:count], durations[:count] = seg_classes[:count], seg_durations[:count]
+        if count < self.num_queries:
+            classes[count] = self.end_class
         return classes, durations
 
     def plan(
         self, videos: Sequence[Video], batch_size: int, max_len: int, rng: np.random.Generator
     ) -> list[list[Observation]]:
-        alphas = rng.choice(self.train_observe, size=len(videos))  # one observation per video per epoch
-        observations = [o for v, a in zip(videos, alphas) if (o := observe(v, float(a), self.future, max_len))]
+        """Every training video at every training α, shuffled into batches (FUTR's and R3D's training set)."""
+        observations = [
+            o for v in videos for a in self.train_observe if (o := observe(v, float(a), self.future, max_len))
+        ]
         order = rng.permutation(len(observations))
         return [[observations[i] for i in order[first : first + batch_size]] for first in range(0, len(order), batch_size)]
 
@@ -173,6 +206,7 @@ class AnticipationTask(Task):
                 "observed": pad_labels([o.video.sampled_labels[o.steps] for o in samples]),
                 "classes": torch.from_numpy(np.stack([t[0] for t in targets])),
                 "durations": torch.from_numpy(np.stack([t[1] for t in targets])),
+                "last_observed": torch.tensor([int(o.video.sampled_labels[o.steps[-1]]) for o in samples]),
             },
         )
 
@@ -185,12 +219,19 @@ class AnticipationTask(Task):
              for logits in every_stage(fused, seg_logits)),
             start=torch.zeros((), device=hidden.device),
         )
-        cls = F.cross_entropy(class_logits.float().flatten(0, 1), batch.targets["classes"].flatten())
+        cls = self._class_loss(class_logits, batch.targets["classes"], batch.targets["last_observed"])
         target_durations = batch.targets["durations"]
         has_duration = target_durations >= 0
         dur = ((durations.float() - target_durations) ** 2 * has_duration).sum() / has_duration.sum().clamp(min=1)
         loss = cls + self.duration_weight * dur + self.segmentation_weight * seg
         return loss, fused, {"class": cls.item(), "duration": dur.item(), "segmentation": seg.item()}
+
+    def _class_loss(self, class_logits: Tensor, classes: Tensor, last_observed: Tensor) -> Tensor:
+        """Cross-entropy over the non-padding queries; with ``transition_weight`` w, each query of a
+        sample whose first future class differs from its last observed label counts w times."""
+        losses = F.cross_entropy(class_logits.float().transpose(1, 2), classes, ignore_index=-100, reduction="none")
+        weights = torch.where(classes[:, :1] == last_observed[:, None], 1.0, self.transition_weight)
+        return (losses * weights).sum() / (classes != -100).sum().clamp(min=1)
 
     def evaluate(
         self,
@@ -216,13 +257,11 @@ class AnticipationTask(Task):
         for first in range(0, len(observations), batch_size):
             chunk = observations[first : first + batch_size]
             _, class_logits, durations = predict_windows(model, self._windows(chunk, modalities), modalities, device, model.head)
-            classes = class_logits.float().argmax(-1).cpu().numpy()
+            logits = class_logits.float().cpu().numpy()
             durations = durations.float().cpu().numpy()
             for row, obs in enumerate(chunk):
-                ended = np.flatnonzero(classes[row] == num_classes)
-                count = int(ended[0]) if len(ended) else self.num_queries
-                predictions[obs.video.name][obs.alpha] = expand_transcript(
-                    classes[row, :count], durations[row, :count], obs.future_end - obs.future_start, num_classes
+                predictions[obs.video.name][obs.alpha] = decode(
+                    logits[row].argmax(-1), durations[row], logits[row], obs.future_end - obs.future_start, num_classes
                 )
         return moc_scores(
             [predictions[v.name] for v in videos],
@@ -230,4 +269,5 @@ class AnticipationTask(Task):
             self.observe_fractions,
             self.predict_fractions,
             num_classes=num_classes,
+            future=self.future,
         )

@@ -2,7 +2,11 @@
 
 For an observed fraction α and a predicted fraction β, a video of ``T`` frames is scored on
 the frames ``[int(α * T), int((α + β) * T))``, computed in floating point exactly like the
-reference code, so the end can fall one frame short of ``round((α + β) * T)``. Correct and
+reference code, so the end can fall one frame short of ``round((α + β) * T)``. Like the
+reference code (FUTR's and R3D's ``predict``: the observed part, ``int(α T)`` frames, followed
+by a decoded window of ``int(future * T)`` frames, cut to ``int((α + β) T)``), the window also
+ends at ``int(α T) + int(future T)``, which for β = future can be one frame before
+``int((α + β) T)``; ``future=None`` drops that cap. Correct and
 total frames are summed per ground-truth class over all videos; MoC is the mean over
 classes with non-zero support of correct / total, in percent (0 when no class has support).
 
@@ -22,11 +26,15 @@ from mmfuse.metrics.functional.segmentation import LabelSequence, as_labels
 
 DEFAULT_OBSERVE: tuple[float, ...] = (0.2, 0.3)
 DEFAULT_PREDICT: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5)
+DEFAULT_FUTURE = 0.5  # the decoded window of FUTR and R3D, as a fraction of the video
 
 
-def moc_window(num_frames: int, alpha: float, beta: float) -> tuple[int, int]:
+def moc_window(num_frames: int, alpha: float, beta: float, future: float | None = DEFAULT_FUTURE) -> tuple[int, int]:
     """First and one-past-last evaluated frame, exactly as the reference code computes them."""
-    return int(alpha * num_frames), int((alpha + beta) * num_frames)
+    start, end = int(alpha * num_frames), int((alpha + beta) * num_frames)
+    if future is not None:
+        end = min(end, start + int(future * num_frames))
+    return start, min(end, num_frames)
 
 
 def moc_key(alpha: float, beta: float) -> str:
@@ -50,6 +58,7 @@ def _moc_update(
     observe: Sequence[float],
     predict: Sequence[float],
     num_classes: int,
+    future: float | None = DEFAULT_FUTURE,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-class correct and total frame counts of one video, shape ``[α, β, num_classes]``."""
     target = as_labels(target)
@@ -63,14 +72,14 @@ def _moc_update(
             raise ValueError(f"no predictions for observation fraction {alpha}")
         window = as_labels(preds[alpha])
         start = int(alpha * num_frames)
-        needed = max(moc_window(num_frames, alpha, beta)[1] for beta in predict) - start
+        needed = max(moc_window(num_frames, alpha, beta, future)[1] for beta in predict) - start
         if window.size < needed:
             raise ValueError(
                 f"predictions for observation fraction {alpha} cover {window.size} frames, "
                 f"need {needed}"
             )
         for b, beta in enumerate(predict):
-            start, end = moc_window(num_frames, alpha, beta)
+            start, end = moc_window(num_frames, alpha, beta, future)
             truth = target[start:end]
             hit = truth == window[: end - start]
             total[a, b] = np.bincount(truth, minlength=num_classes)
@@ -109,11 +118,13 @@ def moc_scores(
     predict: Sequence[float] = DEFAULT_PREDICT,
     *,
     num_classes: int,
+    future: float | None = DEFAULT_FUTURE,
 ) -> dict[str, float]:
     """MoC for every (α, β) over a set of videos, keyed ``moc_obs20_pred10`` etc.
 
     ``preds_by_video[v][α]`` is video ``v``'s window array for observed fraction α (see the
-    module docstring); ``targets_by_video[v]`` its full-length ground truth.
+    module docstring); ``targets_by_video[v]`` its full-length ground truth; ``future`` the
+    decoded window that caps every evaluated one (``None``: no cap).
     """
     _check_fractions(observe, predict)
     if len(preds_by_video) != len(targets_by_video):
@@ -124,7 +135,7 @@ def moc_scores(
     correct = np.zeros((len(observe), len(predict), num_classes), dtype=np.int64)
     total = np.zeros_like(correct)
     for preds, target in zip(preds_by_video, targets_by_video):
-        c, t = _moc_update(preds, target, observe, predict, num_classes)
+        c, t = _moc_update(preds, target, observe, predict, num_classes, future)
         correct += c
         total += t
     return _moc_scores(correct, total, observe, predict)
