@@ -228,7 +228,7 @@ def test_bad_options_fail_clearly():
         (dict(mode="swap"), "mode"),
         (dict(combine="sum"), "combine"),
         (dict(preset="paper"), "preset"),
-        (dict(ratio=0.0), "ratio"),
+        (dict(ratio=-0.1), "ratio"),
         (dict(scorer="topk_svd", top_k=D + 1), "top_k"),
         (dict(combine="attention", heads=5), "heads"),
     ]:
@@ -326,3 +326,29 @@ def test_blending_raises_the_effective_rank_of_a_rank_deficient_modality():
     before, after = effective_rank(x[0]), effective_rank(streams["x"][0].detach())
     assert after > before + 1, (before, after)
     assert effective_rank(streams["y"][0].detach()) > effective_rank(y[0]) - 0.5
+
+
+@pytest.mark.parametrize("combine", ["attention", "stack"])
+def test_ratio_zero_is_the_same_block_without_blending(combine):
+    """Table 2's official "W/O RTF": every channel keeps its own modality."""
+    feats, mask = batch()
+    fuser = build(preset="official", ratio=0.0, combine=combine).eval()
+    assert fuser.num_blended == 0 and fuser(feats, mask).aux["rtf_selected"].shape == (2, 0)
+    streams = fuser.streams(feats, mask)
+    plain = fuser.bn([feats[m] for m in NAMES], mask)
+    for name, x in zip(NAMES, plain):
+        torch.testing.assert_close(streams[name], x)
+
+
+@pytest.mark.parametrize("scorer", ["svd", "topk_svd", "activation"])
+def test_channel_scores_ignore_autocast(scorer):
+    """Scores in float32 with autocast off: bf16 would pick another bottom-k' set."""
+    fuser = build(scorer=scorer, ratio=0.25).eval()
+    for seed in range(20):
+        feats, mask = batch(seed=seed, t=64)
+        feats = {m: x * 100 + 1000 for m, x in feats.items()}  # large offsets: bf16 rounds them apart
+        exact = fuser._batch_scores([feats[m] for m in NAMES], mask)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            autocast = fuser._batch_scores([feats[m] for m in NAMES], mask)
+        assert autocast.dtype == torch.float32
+        torch.testing.assert_close(autocast, exact)

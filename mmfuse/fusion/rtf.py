@@ -199,6 +199,11 @@ class RankEnhancingTokenFuser(Fuser):
       activation magnitude as the official code does. (With ``combine="attention"``,
       ``mode="static"`` and inputs that require no gradient, nothing is captured.)
 
+    ``ratio=0`` blends nothing: under ``combine="attention"`` (``fusion.preset=official
+    fusion.ratio=0``) that is the official code's "W/O RTF" of Table 2, its own attention block
+    with blending switched off; under ``stack`` it is ``concat``. Scores are computed in
+    float32 with autocast off (in bf16 the bottom-k' set differs in about one batch in seven).
+
     **Running statistics.** The paper scores channels over the current batch, so a
     video's prediction depends on which videos share its batch. With ``running_stats=True``
     (default) training uses the batch scores and gathers them (per valid token, e.g.
@@ -274,13 +279,13 @@ class RankEnhancingTokenFuser(Fuser):
         ):
             if value not in allowed:
                 raise ConfigError(f"fusion 'rtf': unknown {option} {value!r}; choose one of {list(allowed)}")
-        if not 0 < self.ratio <= 1:
-            raise ConfigError(f"fusion 'rtf': ratio must be in (0, 1], got {self.ratio}")
+        if not 0 <= self.ratio <= 1:
+            raise ConfigError(f"fusion 'rtf': ratio must be in [0, 1] (0: no channel blended), got {self.ratio}")
         if not 0 < self.momentum <= 1:
             raise ConfigError(f"fusion 'rtf': momentum must be in (0, 1], got {self.momentum}")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"fusion 'rtf': dropout must be in [0, 1), got {self.dropout}")
-        self.num_blended = max(1, int(self.ratio * dim))
+        self.num_blended = max(1, int(self.ratio * dim)) if self.ratio > 0 else 0
         self.top_k = max(1, dim - self.num_blended) if top_k is None else int(top_k)
         if not 1 <= self.top_k <= dim:
             raise ConfigError(f"fusion 'rtf': top_k must be in [1, dim={dim}], got {self.top_k}")
@@ -319,7 +324,10 @@ class RankEnhancingTokenFuser(Fuser):
         ``joined`` (the streams concatenated on channels, when the caller has it) lets the
         column-wise scorers run once over all modalities instead of once per modality.
         """
-        with torch.no_grad():
+        # float32 with autocast off: a bf16 score picks another bottom-k' set about one batch in seven
+        with torch.no_grad(), torch.autocast(xs[0].device.type, enabled=False):
+            xs = [x.float() for x in xs]
+            joined = None if joined is None else joined.float()
             count = mask.sum().clamp_min(1).to(xs[0].dtype)
             if self.scorer == "topk_svd":
                 rows = [topk_svd_informativeness(x.detach(), mask, self.top_k) / count for x in xs]
