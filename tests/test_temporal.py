@@ -140,6 +140,28 @@ def test_transformer_rejects_bad_options() -> None:
         build("transformer", heads=5)
     with pytest.raises(ConfigError, match="radius"):
         build("transformer", radius=0)
+    with pytest.raises(ConfigError, match="positions"):
+        build("transformer", positions="rotary")
+
+
+def test_official_transformer_options_post_norm_and_learned_positions() -> None:
+    """R3D's official blocks: LN after each residual, a learned position table; lengths past the
+    table share its last row, and a video's output is the same alone or padded in a batch."""
+    model = build("transformer", norm_first=False, positions="learned", max_positions=50).eval()
+    assert isinstance(model.norm, torch.nn.Identity) and model.learned_positions.shape == (1, 50, DIM)
+    block = model.blocks[0]
+    x = torch.randn(1, 5, DIM)
+    valid = torch.ones(1, 5, dtype=torch.bool)
+    with torch.no_grad():
+        after_attention = block.norm1(x + block.attn(x, valid))
+        torch.testing.assert_close(block(x, valid), block.norm2(after_attention + block.mlp(after_attention)))
+        table = model.position_table(80, x)
+        torch.testing.assert_close(table[49:], model.learned_positions[0, 49].expand(31, DIM))
+        x = torch.randn(2, 80, IN)
+        mask = torch.ones(2, 80, dtype=torch.bool)
+        mask[1, 60:] = False
+        y = model(x, mask)
+        torch.testing.assert_close(y[1, :60], model(x[1:2, :60], mask[1:2, :60])[0])
 
 
 def test_tcn_receptive_field_and_options() -> None:

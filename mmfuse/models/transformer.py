@@ -1,4 +1,4 @@
-"""``transformer``: R3D's Temporal Fuser, pre-norm self-attention over a band of frames."""
+"""``transformer``: R3D's Temporal Fuser, self-attention over a band of frames."""
 from __future__ import annotations
 
 import math
@@ -43,12 +43,15 @@ class MaskedSelfAttention(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    """Pre-norm block: ``x + MHSA(LN(x))``, then ``x + MLP(LN(x))``."""
+    """Pre-norm block ``x + MHSA(LN(x))``, then ``x + MLP(LN(x))``; with ``norm_first=False`` the
+    post-norm block of the official R3D code, ``LN(x + MHSA(x))``, then ``LN(x + MLP(x))``."""
 
     def __init__(
-        self, dim: int, heads: int, mlp_ratio: float, dropout: float, attn_dropout: float, radius: int | None
+        self, dim: int, heads: int, mlp_ratio: float, dropout: float, attn_dropout: float, radius: int | None,
+        norm_first: bool = True,
     ) -> None:
         super().__init__()
+        self.norm_first = norm_first
         hidden = int(dim * mlp_ratio)
         self.norm1 = nn.LayerNorm(dim)
         self.attn = MaskedSelfAttention(dim, heads, attn_dropout, radius)
@@ -57,6 +60,9 @@ class TransformerBlock(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, valid: Tensor) -> Tensor:
+        if not self.norm_first:
+            x = self.norm1(x + self.drop(self.attn(x, valid)))
+            return self.norm2(x + self.mlp(x))
         x = x + self.drop(self.attn(self.norm1(x), valid))
         return x + self.mlp(self.norm2(x))
 
@@ -77,6 +83,11 @@ class TemporalTransformer(nn.Module):
     MLP's 4x-wide hidden layer, and ``attn_dropout`` (on the attention weights)
     defaults to 0: on CPU, sampling those two masks cost more than the matrix
     products around them (measured at B 8, T 512, dim 64, 2 threads).
+
+    The official R3D code's choices, as options: ``norm_first=False`` (post-norm blocks, no
+    final LayerNorm) and ``positions="learned"`` (a learned table of ``max_positions`` rows,
+    Xavier-initialised like its ``pos_embedding``; frames past the table share its last row,
+    so any length runs and a frame's position never depends on the input's length).
     """
 
     def __init__(
@@ -89,24 +100,41 @@ class TemporalTransformer(nn.Module):
         dropout: float = 0.1,
         attn_dropout: float = 0.0,
         radius: int = 512,
+        norm_first: bool = True,
+        positions: str = "sinusoidal",
+        max_positions: int = 2000,
     ) -> None:
         super().__init__()
         if dim % heads:
             raise ConfigError(f"temporal 'transformer': dim={dim} is not divisible by heads={heads}")
         if radius < 1:
             raise ConfigError(f"temporal 'transformer': radius must be a positive number of steps, got {radius}")
+        if positions not in ("sinusoidal", "learned"):
+            raise ConfigError(f"temporal 'transformer': positions must be sinusoidal or learned, got {positions!r}")
+        if max_positions < 1:
+            raise ConfigError(f"temporal 'transformer': max_positions must be positive, got {max_positions}")
         self.in_dim = in_dim
         self.out_dim = dim
         self.input = nn.Linear(in_dim, dim)
         self.drop = nn.Dropout(dropout)
         self.blocks = nn.ModuleList(
-            TransformerBlock(dim, heads, mlp_ratio, dropout, attn_dropout, radius) for _ in range(layers)
+            TransformerBlock(dim, heads, mlp_ratio, dropout, attn_dropout, radius, norm_first) for _ in range(layers)
         )
-        self.norm = nn.LayerNorm(dim)
+        self.norm = nn.LayerNorm(dim) if norm_first else nn.Identity()
+        self.learned_positions = None
+        if positions == "learned":
+            self.learned_positions = nn.Parameter(torch.empty(1, max_positions, dim))
+            nn.init.xavier_uniform_(self.learned_positions)
+
+    def position_table(self, length: int, x: Tensor) -> Tensor:
+        if self.learned_positions is None:
+            return sinusoidal_encoding(length, x.shape[-1], x.device, x.dtype)
+        rows = torch.arange(length, device=x.device).clamp(max=self.learned_positions.shape[1] - 1)
+        return self.learned_positions[0, rows].to(x.dtype)
 
     def forward(self, tokens: Tensor, mask: Tensor) -> Tensor:
         x = self.input(tokens)
-        x = self.drop(x + sinusoidal_encoding(tokens.shape[1], x.shape[-1], x.device, x.dtype))
+        x = self.drop(x + self.position_table(tokens.shape[1], x))
         for block in self.blocks:
             x = block(x, mask)
         return self.norm(x)
