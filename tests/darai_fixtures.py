@@ -47,9 +47,11 @@ UTK_DEPTH_SHAPE = (6, 8)
 UTK_S01_E01 = [("walk", 110, 150), ("sitDown", 170, 200), ("push", 262, 300), ("pull", 244, 262)]
 
 
-def darai_video_name(index: int) -> str:
+def darai_video_name(index: int, *, activity_in_name: bool = True) -> str:
+    """``01_3_camera_1_fps_15_Making pancake`` (as ``add_l2_column.py`` names label files) or, without
+    the activity, ``01_3_camera_1_fps_15`` (R3D's DARai naming, split lines ``<video>.mp4``)."""
     subject_session, camera, activity = DARAI_VIDEOS[index]
-    return f"{subject_session}_{camera}_{activity}"
+    return f"{subject_session}_{camera}_{activity}" if activity_in_name else f"{subject_session}_{camera}"
 
 
 def _segments(rng: np.random.Generator, num_frames: int, classes: list[str]) -> list[str]:
@@ -58,8 +60,13 @@ def _segments(rng: np.random.Generator, num_frames: int, classes: list[str]) -> 
     return list(np.repeat(names, durations)[:num_frames])
 
 
-def make_darai_dataset(root: Path, *, seed: int = 0) -> Path:
+def make_darai_dataset(
+    root: Path, *, seed: int = 0, activity_in_name: bool = True, split_extension: str = ".txt"
+) -> Path:
     """Write a valid DARai-layout dataset under ``root`` and return ``root``.
+
+    Videos are named by ``darai_video_name(i, activity_in_name=...)``; split lines are
+    ``<video><split_extension>``.
 
     Each video covers frames ``0..N-1``; two sequences of consecutive frames (``_1``, ``_2``) with a gap
     between them and unlabelled frames before the first, as R3D's preprocessing leaves them. Features
@@ -74,7 +81,7 @@ def make_darai_dataset(root: Path, *, seed: int = 0) -> Path:
     rgb_means = rng.normal(0.0, 1.5, size=(len(L3_CLASSES), RGB_DIM))
     depth_means = rng.normal(0.0, 1.5, size=(len(L3_CLASSES), int(np.prod(DEPTH_SHAPE))))
     for index, (subject_session, camera, activity) in enumerate(DARAI_VIDEOS):
-        video = darai_video_name(index)
+        video = darai_video_name(index, activity_in_name=activity_in_name)
         lengths = rng.integers(40, 70, size=2)
         first = int(rng.integers(3, 10))
         second = first + int(lengths[0]) + int(rng.integers(5, 15))
@@ -95,7 +102,8 @@ def make_darai_dataset(root: Path, *, seed: int = 0) -> Path:
             rgb = rgb_means[ids[list(frames)]] + rng.standard_normal((len(frames), RGB_DIM))
             np.save(root / "features_img" / f"{video}_{number}.npy", rgb.astype(np.float32))
     for split, members in DARAI_SPLITS.items():
-        (root / "splits" / f"{split}_split.txt").write_text("".join(f"{darai_video_name(i)}.txt\n" for i in members))
+        names = [darai_video_name(i, activity_in_name=activity_in_name) for i in members]
+        (root / "splits" / f"{split}_split.txt").write_text("".join(f"{name}{split_extension}\n" for name in names))
     return root
 
 
@@ -114,7 +122,7 @@ def utkinect_frames() -> list[int]:
     return (100 + np.concatenate([[0], np.cumsum(np.resize([2, 4, 6], 70))])).tolist()
 
 
-def make_utkinect_r3d_dataset(root: Path, *, seed: int = 0) -> Path:
+def make_utkinect_r3d_dataset(root: Path, *, seed: int = 0, split_extension: str = ".txt") -> Path:
     """Write a valid R3D UTKinect-layout dataset under ``root`` and return ``root``.
 
     ``s01_e01`` uses ``UTK_S01_E01`` (an overlap, as in the real file); other sessions random intervals.
@@ -142,7 +150,7 @@ def make_utkinect_r3d_dataset(root: Path, *, seed: int = 0) -> Path:
         depth = depth.reshape(len(frames), *UTK_DEPTH_SHAPE).astype(np.float32)
         np.save(root / "features_depth" / f"{session}.npy", depth)
     for split, members in UTK_SPLITS.items():
-        (root / "splits" / f"{split}_split.txt").write_text("".join(f"{s}.txt\n" for s in members))
+        (root / "splits" / f"{split}_split.txt").write_text("".join(f"{s}{split_extension}\n" for s in members))
     return root
 
 

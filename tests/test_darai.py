@@ -1,7 +1,9 @@
 """``darai``: R3D's DARai layout and its UTKinect feature layout, from small written copies."""
 from __future__ import annotations
 
+import posixpath
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -208,6 +210,146 @@ def test_utkinect_r3d_has_one_level_and_split_paths_are_dropped(tmp_path: Path) 
     assert [v.name for v in create_dataset("darai", root=root, layout="utkinect_r3d").videos("train")] == [
         "s01_e01", "s01_e02"
     ]
+
+
+# --- split lines, read as R3D reads them (os.path.splitext: any extension) -----------------------
+
+R3D_FIRST = darai_video_name(0, activity_in_name=False)  # "01_3_camera_1_fps_15"
+
+
+def _write_split(root: Path, split: str, lines: list[str]) -> None:
+    (root / "splits" / f"{split}_split.txt").write_text("".join(f"{line}\n" for line in lines))
+
+
+def _load_all(root: Path, **options: object) -> dict[str, list]:
+    dataset = create_dataset("darai", root=root, sample_rate=1, **options)
+    return {split: dataset.videos(split) for split in ("train", "test")}
+
+
+def _assert_same_videos(got: dict[str, list], expected: dict[str, list]) -> None:
+    for split in expected:
+        assert [v.name for v in got[split]] == [v.name for v in expected[split]]
+        for a, b in zip(got[split], expected[split]):
+            np.testing.assert_array_equal(a.labels, b.labels)
+            assert list(a.features) == list(b.features)
+            for modality in a.features:
+                np.testing.assert_array_equal(a.features[modality], b.features[modality])
+            assert a.meta["video"] == b.meta["video"]
+            np.testing.assert_array_equal(a.meta["frames"], b.meta["frames"])
+
+
+def test_darai_split_lines_name_videos_whatever_their_extension(tmp_path: Path) -> None:
+    root = make_darai_dataset(tmp_path, activity_in_name=False, split_extension=".mp4")
+    # R3D's DARai naming: the split line, the sequence ground truth and the per-video depth file.
+    assert (root / "splits" / "train_split.txt").read_text().splitlines()[0] == "01_3_camera_1_fps_15.mp4"
+    assert (root / "groundTruth_img" / "01_3_camera_1_fps_15_1.txt").is_file()
+    assert (root / "features_depth" / "01_3_depth_1_1.npy").is_file()
+    assert depth_file_name(R3D_FIRST) == "01_3_depth_1_1.npy"
+    assert create_dataset("darai", root=root).validate() == []
+    mp4 = _load_all(root)
+    assert [v.name for v in mp4["train"]] == [
+        f"{darai_video_name(i, activity_in_name=False)}_{n}" for i in range(3) for n in (1, 2)
+    ]
+    assert mp4["train"][0].meta["video"] == R3D_FIRST
+    txt = [darai_video_name(i, activity_in_name=False) for i in range(5)]
+    _write_split(root, "train", [f"{txt[0]}.txt", f"{txt[1]}.txt", f"{txt[2]}.txt"])
+    _write_split(root, "test", [f"{txt[4]}.txt"])
+    assert create_dataset("darai", root=root).validate() == []
+    _assert_same_videos(_load_all(root), mp4)
+    # Mixed, as R3D strips each line and drops whatever extension (or none): .mp4, .txt, none, .avi,
+    # with surrounding spaces, a Windows line end and blank lines.
+    (root / "splits" / "train_split.txt").write_text(
+        f"\n{txt[0]}.mp4\r\n  {txt[1]}.txt \n\n{txt[2]}\t\n\n"
+    )
+    _write_split(root, "test", [f"{txt[4]}.avi"])
+    assert create_dataset("darai", root=root).validate() == []
+    _assert_same_videos(_load_all(root), mp4)
+    fine = _load_all(root, level="fine", modalities=["depth"])
+    _write_split(root, "train", [f"{name}.txt" for name in txt[:3]])
+    _write_split(root, "test", [f"{txt[4]}.txt"])
+    _assert_same_videos(fine, _load_all(root, level="fine", modalities=["depth"]))
+
+
+def test_utkinect_r3d_split_lines_name_videos_whatever_their_extension(tmp_path: Path) -> None:
+    txt_root = make_utkinect_r3d_dataset(tmp_path / "txt")
+    mp4_root = make_utkinect_r3d_dataset(tmp_path / "mp4", split_extension=".mp4")
+    assert (mp4_root / "splits" / "train_split.txt").read_text().splitlines()[0] == "s01_e01.mp4"
+    expected = _load_all(txt_root, layout="utkinect_r3d")
+    assert [v.name for v in expected["train"]] == ["s01_e01", "s01_e02", "s02_e01"]
+    _assert_same_videos(_load_all(mp4_root, layout="utkinect_r3d"), expected)
+    # R3D's UTKinect training loader opens groundTruth/<line> as written: a warning per split file.
+    issues = create_dataset("darai", root=mp4_root, layout="utkinect_r3d").validate()
+    assert [(i.severity, i.location) for i in issues] == [
+        ("warning", "splits/train_split.txt:1"), ("warning", "splits/val_split.txt:1")
+    ]
+    assert "3 line(s) are not '<video>.txt' (lines 1, 2, 3)" in issues[0].message
+    assert "data/basedataset_utkinects.py" in issues[0].message
+    _write_split(mp4_root, "train", ["/home/user/utkinect/RGB/s01_e01.mp4", " s01_e02.txt ", "s02_e01"])
+    _write_split(mp4_root, "val", ["s02_e02.txt"])
+    _assert_same_videos(_load_all(mp4_root, layout="utkinect_r3d"), expected)
+    (issue,) = create_dataset("darai", root=mp4_root, layout="utkinect_r3d").validate()
+    assert issue.severity == "warning" and issue.location == "splits/train_split.txt:1"
+    assert "2 line(s)" in issue.message and "(lines 1, 3)" in issue.message
+
+
+@pytest.mark.parametrize("layout", ["darai", "utkinect_r3d"])
+def test_split_line_naming_a_missing_video_is_an_error_whatever_its_extension(layout: str, tmp_path: Path) -> None:
+    if layout == "darai":
+        ghost = "02_9_camera_1_fps_15"
+        root = make_darai_dataset(tmp_path, activity_in_name=False, split_extension=".mp4")
+        pattern = f"names video '{ghost}' but groundTruth_img/ has no '{ghost}_<seq>.txt' file"
+    else:
+        ghost = "s09_e09"
+        root = make_utkinect_r3d_dataset(tmp_path, split_extension=".mp4")
+        pattern = f"names video '{ghost}' but groundTruth/{ghost}.txt does not exist"
+    with (root / "splits" / "train_split.txt").open("a") as file:
+        file.write(f"{ghost}.mp4\n")
+    dataset = create_dataset("darai", root=root, layout=layout)
+    (issue,) = _errors(dataset.validate())
+    assert issue.location == "splits/train_split.txt:4"
+    assert issue.message.startswith(pattern)
+    assert f"'{ghost}.mp4' is read as '{ghost}'" in issue.message
+    with pytest.raises(DataError, match=re.escape("splits/train_split.txt:4")):
+        dataset.videos("train")
+    assert len(dataset.videos("test")) > 0  # the other split is unaffected
+
+
+@pytest.mark.parametrize("layout", ["darai", "utkinect_r3d"])
+@pytest.mark.parametrize("line", ["{video}.v2.mp4", "{video}.v2.txt", ".{video}", "{video}.tar.gz"])
+def test_split_name_with_a_dot_is_an_error_as_r3d_cannot_read_it(layout: str, line: str, tmp_path: Path) -> None:
+    # R3D lists the video by os.path.splitext(line)[0] but reads its files by line.split('.')[0]:
+    # 'x.v2.mp4' is listed as 'x.v2' but read as 'x', another video or none.
+    if layout == "darai":  # the files R3D lists the video by exist: still an error
+        root, video = make_darai_dataset(tmp_path, activity_in_name=False), R3D_FIRST
+        listed = posixpath.splitext(line.format(video=video))[0]
+        for folder, suffix in (("groundTruth_img", ".txt"), ("features_img", ".npy")):
+            shutil.copy(root / folder / f"{R3D_FIRST}_1{suffix}", root / folder / f"{listed}_1{suffix}")
+    else:
+        root, video = make_utkinect_r3d_dataset(tmp_path), "s01_e02"
+    with (root / "splits" / "train_split.txt").open("a") as file:
+        file.write(line.format(video=video) + "\n")
+    dataset = create_dataset("darai", root=root, layout=layout)
+    errors = _errors(dataset.validate())
+    assert [e.location for e in errors] == ["splits/train_split.txt:4"], errors
+    assert "which R3D cannot read" in errors[0].message and "without '.'" in errors[0].message
+    with pytest.raises(DataError, match=re.escape("splits/train_split.txt:4")):
+        dataset.videos("train")
+
+
+def test_a_video_listed_with_two_extensions_is_read_once(tmp_path: Path) -> None:
+    root = make_darai_dataset(tmp_path, activity_in_name=False, split_extension=".mp4")
+    with (root / "splits" / "train_split.txt").open("a") as file:
+        file.write(f"{R3D_FIRST}.txt\n")
+    with (root / "splits" / "test_split.txt").open("a") as file:
+        file.write(f"{R3D_FIRST}\n")
+    dataset = create_dataset("darai", root=root)
+    issues = dataset.validate()
+    assert [(i.severity, i.location) for i in issues] == [
+        ("warning", "splits/train_split.txt:4"), ("warning", "splits/test_split.txt")
+    ]
+    assert f"video {R3D_FIRST!r} is listed again (first on line 1)" in issues[0].message
+    assert R3D_FIRST in issues[1].message and "both the train and the test split" in issues[1].message
+    assert [v.name for v in dataset.videos("train")].count(f"{R3D_FIRST}_1") == 1
 
 
 # --- options and layout detection ---------------------------------------------------------------

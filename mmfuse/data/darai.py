@@ -5,14 +5,14 @@ Formats as olivesgatech/R3D reads them (``main_darai.py``, ``data/basedataset_da
 
     layout darai
     ROOT/mapping_l2_changed.txt, mapping_l3_changed.txt  <id> <class name>, ids 0..K-1 (level coarse / fine)
-    ROOT/splits/{train,val,test}_split.txt               one '<video>.txt' line per video
+    ROOT/splits/{train,val,test}_split.txt               one '<video>.<any extension>' line per video
     ROOT/groundTruth_img/<video>_<seq>.txt               '<image path>, <L2>, <L3>' per frame, seq = 1, 2, ...
     ROOT/features_img/<video>_<seq>.npy                  (T, D): row k <-> k-th kept ground-truth line
     ROOT/features_depth/<depth video>_1.npy              (N, ...) per video: row f <-> frame number f
 
     layout utkinect_r3d
     ROOT/mapping_l2_changed.txt                          <id> <class name> (UNDEFINED included)
-    ROOT/splits/{train,val}_split.txt                    one 'sSS_eEE.txt' line per sequence
+    ROOT/splits/{train,val}_split.txt                    one 'sSS_eEE.txt' line per sequence (a path is dropped)
     ROOT/groundTruth/<video>.txt                         '<image path>, <label>, UNDEFINED' per image
     ROOT/features_img/<video>.npy, features_depth/<video>.npy   (T, ...): row k <-> k-th kept line
 
@@ -20,9 +20,17 @@ A DARai frame number is the number after the last '_' of the image name (``01_3_
 UTKinect one is the first number of the image name (``colorImg190.jpg`` -> 190). The DARai depth file
 of a video is named after it with ``camera_<c>_fps_<r>`` replaced by ``depth_<c>``, plus ``_1``.
 Arrays with more than two axes (R3D's depth maps) are flattened to ``(frames, features)``.
+
+A split line names a video by its stem, whatever its extension, as R3D's DARai loader reads it
+(``base_name = os.path.splitext(vid)[0]`` after ``line.strip()``): ``<video>.mp4``, ``<video>.txt`` and
+``<video>`` name the same video; blank lines are ignored. A name that still holds a '.' is an error, as
+R3D reads a video's files at the name's first '.' (``vid_file.split('.')[0]``). In layout
+``utkinect_r3d`` a line that is not ``<video>.txt`` reads the same video, with a warning: R3D's UTKinect
+training loader opens ``groundTruth/<line>`` as written.
 """
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +40,7 @@ import numpy as np
 
 from mmfuse.data.base import FileDescribedDataset
 from mmfuse.data.issues import Issue, raise_on_errors
-from mmfuse.data.readers import check_options, error, open_array, read_mapping, read_split, relative, warning
+from mmfuse.data.readers import check_options, error, open_array, read_mapping, relative, warning
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError, DataError
 from mmfuse.registry import register_dataset
@@ -60,6 +68,82 @@ def utkinect_frame(image: str) -> int | None:
 def depth_file_name(video: str) -> str:
     """The DARai depth file R3D reads for ``video``: ``camera_<c>_fps_<r>`` -> ``depth_<c>``, plus ``_1.npy``."""
     return _CAMERA.sub(r"depth_\1", video) + "_1.npy"
+
+
+def split_video(entry: str, drop_path: bool = False) -> str:
+    """The video a split line names, as R3D reads it: the line without its last extension, whatever it is.
+
+    ``01_3_camera_1_fps_15.mp4``, ``01_3_camera_1_fps_15.txt`` and ``01_3_camera_1_fps_15`` all name
+    ``01_3_camera_1_fps_15`` (R3D's ``os.path.splitext(vid)[0]``); with ``drop_path`` a leading path is
+    dropped first, as R3D's UTKinect loader does (``vid_file.split('/')[-1]``).
+    """
+    return posixpath.splitext(entry.rsplit("/", 1)[-1] if drop_path else entry)[0]
+
+
+@dataclass(frozen=True)
+class SplitEntry:
+    """One line of a split file: its number, the line as written (stripped) and the video it names."""
+
+    line: int
+    entry: str
+    video: str
+
+
+def read_r3d_split(path: Path, location: str, layout: str) -> tuple[list[SplitEntry], list[Issue]]:
+    """The videos a split file lists, one per non-blank line, read as R3D's loaders read them.
+
+    Lines are stripped and blank ones ignored (``line.strip()`` in R3D's DARai loader); the extension is
+    dropped whatever it is (``split_video``). A name that still has a '.' is an error: R3D cuts it at the first '.' when
+    it reads the video's files (``vid_file.split('.')[0]``), so it would fail or read another video. A
+    video listed again is a warning (the repeat is ignored). In layout ``utkinect_r3d``, lines that are
+    not ``<video>.txt`` load, but get one warning: R3D's UTKinect loader opens ``groundTruth/<line>``.
+    """
+    what = "it needs one '<video>.<extension>' line per video of the split, e.g. '<video>.txt'"
+    if not path.is_file():
+        return [], [error(location, f"missing; {what}")]
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [error(location, f"cannot be read as UTF-8 text ({exc}); {what}")]
+    entries: list[SplitEntry] = []
+    issues: list[Issue] = []
+    first_line: dict[str, int] = {}
+    not_txt: list[int] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        entry = line.strip()
+        if not entry:
+            continue
+        video = split_video(entry, drop_path=layout == "utkinect_r3d")
+        if not video or "." in video:
+            issues.append(error(
+                f"{location}:{lineno}",
+                f"{entry!r} names video {video!r}, which R3D cannot read: it drops only the extension to list "
+                f"the video (os.path.splitext) but cuts the name at its first '.' to read its files "
+                f"(vid_file.split('.')[0] -> {entry.rsplit('/', 1)[-1].split('.')[0]!r}); "
+                "name the video and its files without '.', or remove the line",
+            ))
+            continue
+        if video in first_line:
+            issues.append(warning(
+                f"{location}:{lineno}",
+                f"video {video!r} is listed again (first on line {first_line[video]}); the repeat is ignored",
+            ))
+            continue
+        if layout == "utkinect_r3d" and not entry.endswith(".txt"):
+            not_txt.append(lineno)
+        first_line[video] = lineno
+        entries.append(SplitEntry(lineno, entry, video))
+    if not_txt:
+        issues.append(warning(
+            f"{location}:{not_txt[0]}",
+            f"{len(not_txt)} line(s) are not '<video>.txt' (lines {_line_list(not_txt)}); rule: read as "
+            "'<video>' whatever the extension, as R3D's evaluation/predict_utkinects.py reads them, but R3D's "
+            "training loader (data/basedataset_utkinects.py) opens groundTruth/<line> as written and would "
+            "fail; write '<video>.txt' lines to train R3D on this split",
+        ))
+    if not entries and not any(issue.severity == "error" for issue in issues):
+        issues.append(error(location, "lists no videos; add one '<video>.<extension>' line per video"))
+    return entries, issues
 
 
 @dataclass(frozen=True)
@@ -297,35 +381,41 @@ class DaraiDataset(FileDescribedDataset):
     def _recordings(self, split: str) -> tuple[list[Recording], list[Issue]]:
         path = self.split_file(split)
         split_location = relative(path, self.root)
-        entries, issues = read_split(path, split_location)
+        entries, issues = read_r3d_split(path, split_location, self.layout)
         recordings = []
-        for lineno, entry in entries:
-            listed_at = f"{split_location}:{lineno}"
+        for item in entries:
+            listed_at = f"{split_location}:{item.line}"
+            video = item.video
+            extension = posixpath.splitext(item.entry)[1]
+            read_as = (
+                f" ({item.entry!r} is read as {video!r}: the extension is dropped, as R3D drops it)"
+                if extension and extension != ".txt" else ""
+            )
             if self.layout == "utkinect_r3d":
-                video = entry.rsplit("/", 1)[-1]
                 labels = self.root / "groundTruth" / f"{video}.txt"
                 if not labels.is_file():
                     issues.append(error(
                         listed_at,
-                        f"names video {video!r} but groundTruth/{video}.txt does not exist; add it or remove the line",
+                        f"names video {video!r} but groundTruth/{video}.txt does not exist; add it or remove "
+                        f"the line{read_as}",
                     ))
                     continue
                 files = {m: self.root / MODALITY_FOLDERS[m] / f"{video}.npy" for m in self._modalities}
                 recordings.append(Recording(video, video, labels, files, listed_at))
                 continue
-            numbers = self._sequences_of(entry)
+            numbers = self._sequences_of(video)
             if not numbers:
                 issues.append(error(
                     listed_at,
-                    f"names video {entry!r} but groundTruth_img/ has no '{entry}_<seq>.txt' file; "
-                    "add them or remove the line",
+                    f"names video {video!r} but groundTruth_img/ has no '{video}_<seq>.txt' file; "
+                    f"add them or remove the line{read_as}",
                 ))
             for number in numbers:
-                name = f"{entry}_{number}"
+                name = f"{video}_{number}"
                 files = {"rgb": self.root / "features_img" / f"{name}.npy",
-                         "depth": self.root / "features_depth" / depth_file_name(entry)}
+                         "depth": self.root / "features_depth" / depth_file_name(video)}
                 recordings.append(Recording(
-                    name, entry, self.root / "groundTruth_img" / f"{name}.txt",
+                    name, video, self.root / "groundTruth_img" / f"{name}.txt",
                     {m: files[m] for m in self._modalities}, listed_at,
                 ))
         return recordings, issues
@@ -427,7 +517,9 @@ class DaraiDataset(FileDescribedDataset):
             return issues
         for split in SPLITS:
             issues += self._load(split, keep=False)[1]
-        train, test = ({name for _, name in read_split(self.split_file(s), "")[0]} for s in SPLITS)
+        train, test = (
+            {item.video for item in read_r3d_split(self.split_file(s), "", self.layout)[0]} for s in SPLITS
+        )
         for name in sorted(train & test):
             issues.append(warning(
                 relative(self.split_file("test"), self.root),
