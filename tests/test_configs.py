@@ -10,9 +10,19 @@ from mmfuse.registry import REGISTRIES
 GROUP_OF_KIND = {"fusion": "fusion", "regularizer": "regularizer", "encoder": "encoder", "temporal": "temporal", "task": "task", "dataset": "dataset"}
 
 
+DATASET_VARIANTS = {"utkinect_r3d": "darai"}  # a config choosing another adapter's layout
+
+
 @pytest.mark.parametrize("kind", sorted(REGISTRIES))
 def test_one_config_per_registered_name(kind):
-    assert group_options(GROUP_OF_KIND[kind]) == REGISTRIES[kind].list()
+    variants = DATASET_VARIANTS if kind == "dataset" else {}
+    assert [o for o in group_options(GROUP_OF_KIND[kind]) if o not in variants] == REGISTRIES[kind].list()
+
+
+@pytest.mark.parametrize("variant,adapter", DATASET_VARIANTS.items())
+def test_dataset_variant_configs_name_their_adapter(variant, adapter):
+    cfg = compose_config([f"dataset={variant}", "dataset.root=/nonexistent"])
+    assert cfg.dataset.name == adapter and cfg.dataset.layout == variant
 
 
 @pytest.mark.parametrize(
@@ -23,7 +33,7 @@ def test_each_group_config_composes_and_names_its_plugin(group, name):
     if group == "dataset" and name != "synthetic":
         overrides.append("dataset.root=/nonexistent")
     cfg = compose_config(overrides)
-    assert cfg[group].name == name
+    assert cfg[group].name == (DATASET_VARIANTS.get(name, name) if group == "dataset" else name)
 
 
 @pytest.mark.parametrize("experiment", group_options("experiment"))
@@ -47,4 +57,24 @@ def test_each_ablation_experiment_runs(experiment, tmp_path):
 
     paths = [f"paths.runs={tmp_path / 'runs'}", f"paths.leaderboards={tmp_path / 'lb'}"]
     assert main(["bench", f"experiment={experiment}", "task=segmentation", "seed=1", *TINY, *paths]) == 0
-    assert len(list((tmp_path / "runs").rglob("result.json"))) >= 2
+    cells = 1 if experiment == "r3d" else 2  # the base runs R3D alone; an ablation compares two or more
+    assert len(list((tmp_path / "runs").rglob("result.json"))) >= cells
+
+
+def test_r3d_base_sets_its_values_per_dataset_and_per_plugin():
+    from mmfuse.engine.trainer import chosen_config, task_options
+
+    cfg = OmegaConf.to_container(
+        compose_config(["experiment=r3d", "dataset=utkinect_r3d", "dataset.root=/x", "task=anticipation"]), resolve=True
+    )
+    assert (cfg["model"]["dim"], cfg["model"]["max_len"], cfg["fusion"]["ratio"]) == (64, 2000, 0.1)
+    assert chosen_config(cfg, "temporal") == {**cfg["temporal"], "heads": 8, "layers": 2, "radius": 2000}
+    options = task_options(cfg)
+    assert (options["num_queries"], options["heads"], options["decoder_layers"]) == (8, 8, 1)
+    assert options["train_observe"] == [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55]
+    darai = OmegaConf.to_container(compose_config(["experiment=r3d", "dataset=darai", "dataset.root=/x"]), resolve=True)
+    assert (darai["model"]["dim"], darai["fusion"]["ratio"]) == (128, 0.2)
+    identity = OmegaConf.to_container(compose_config(["experiment=r3d", "temporal=identity"]), resolve=True)
+    assert chosen_config(identity, "temporal") == identity["temporal"]  # the transformer's options stay out
+    segmentation = OmegaConf.to_container(compose_config(["experiment=r3d", "task=segmentation"]), resolve=True)
+    assert "num_queries" not in task_options(segmentation)

@@ -15,7 +15,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from mmfuse.engine.trainer import options
+from mmfuse.engine.trainer import task_options
 from mmfuse.errors import ConfigError
 from mmfuse.registry import create_task
 
@@ -82,8 +82,8 @@ def compose_config(overrides: list[str]) -> DictConfig:
 
 def check_task(cfg: DictConfig) -> None:
     """Build the task once so impossible options (e.g. α + β > 1) fail before any training."""
-    task_cfg = OmegaConf.to_container(cfg.task, resolve=True)
-    create_task(task_cfg["name"], **options(task_cfg))
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    create_task(cfg.task.name, **task_options(resolved))
 
 
 def launch(overrides: list[str], multirun: bool) -> list:

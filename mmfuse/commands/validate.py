@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from mmfuse.commands.hydra_app import compose_config
-from mmfuse.engine.trainer import options
+from mmfuse.engine.trainer import adapter_options
 from mmfuse.errors import MmfuseError
 from mmfuse.registry import create_dataset
 
@@ -22,7 +22,7 @@ def report_dataset(cfg: DictConfig, console: Console, list_warnings: bool = True
     """Print every problem of the configured dataset (warnings only counted unless ``list_warnings``); return the number of errors."""
     dataset_cfg = OmegaConf.to_container(cfg.dataset, resolve=True)
     try:
-        adapter = create_dataset(dataset_cfg["name"], **options(dataset_cfg, "train"))
+        adapter = create_dataset(dataset_cfg["name"], **adapter_options(dataset_cfg))
         issues = adapter.validate()
     except MmfuseError as error:
         console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)

@@ -19,7 +19,7 @@ from rich.markup import escape
 from mmfuse.data.base import DatasetAdapter
 from mmfuse.data.video import Video
 from mmfuse.engine.device import resolve_device
-from mmfuse.engine.trainer import TrainBudget, options, train_and_evaluate
+from mmfuse.engine.trainer import TrainBudget, adapter_options, chosen_config, task_options, train_and_evaluate
 from mmfuse.errors import MmfuseError
 from mmfuse.registry import create_dataset, create_task
 from mmfuse.results.cells import cell_name, cell_params, config_hash, dataset_label
@@ -55,7 +55,7 @@ def _compose_reference(overrides: tuple[str, ...]) -> tuple[dict[str, Any], dict
 @lru_cache(maxsize=2)
 def _load(dataset_json: str) -> tuple[DatasetAdapter, list[Video], list[Video]]:
     dataset_cfg = json.loads(dataset_json)
-    adapter = create_dataset(dataset_cfg["name"], **options(dataset_cfg, "train"))
+    adapter = create_dataset(dataset_cfg["name"], **adapter_options(dataset_cfg))
     return adapter, adapter.videos("train"), adapter.videos("test")
 
 
@@ -116,7 +116,7 @@ def run_cell(
     (run_dir / FAILURE_FILE).unlink(missing_ok=True)
     started = time.perf_counter()
     try:
-        task = create_task(task_name, **options(resolved["task"]))
+        task = create_task(task_name, **task_options(resolved))
         device = resolve_device(resolved["device"])
         outcome = train_and_evaluate(
             dataset=adapter,
@@ -126,7 +126,7 @@ def run_cell(
             modalities=adapter.modalities,
             encoder_cfg=resolved["encoder"],
             fusion_cfg=resolved["fusion"],
-            temporal_cfg=resolved["temporal"],
+            temporal_cfg=chosen_config(resolved, "temporal"),
             regularizer_cfg=resolved["regularizer"],
             dim=resolved["model"]["dim"],
             hidden=resolved["model"]["hidden"],

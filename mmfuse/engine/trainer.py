@@ -51,6 +51,26 @@ def options(cfg: Mapping[str, Any], *exclude: str) -> dict[str, Any]:
     return {k: v for k, v in cfg.items() if k not in ("name", *exclude)}
 
 
+def chosen_config(cfg: Mapping[str, Any], group: str) -> dict[str, Any]:
+    """A group's config plus ``choice_options.<group>.<plugin name>``: the values an experiment sets
+    for one plugin of a grid that swaps it (e.g. R3D's anticipation decoder, its Temporal Fuser)."""
+    name = cfg[group]["name"]
+    return {**cfg[group], **((cfg.get("choice_options") or {}).get(group) or {}).get(name, {})}
+
+
+def task_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's task constructor options (see :func:`chosen_config`)."""
+    return options(chosen_config(cfg, "task"))
+
+
+DATASET_ENGINE_BLOCKS = ("train", "r3d")  # read by the engine and experiments, not by the adapter
+
+
+def adapter_options(dataset_cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """A dataset config's adapter options: without its training budget and its R3D values."""
+    return options(dataset_cfg, *DATASET_ENGINE_BLOCKS)
+
+
 def train_and_evaluate(
     *,
     dataset: DatasetAdapter,

@@ -12,8 +12,9 @@ from typing import Any, Mapping
 
 METHOD_GROUPS = ("encoder", "fusion", "regularizer", "temporal")
 NOT_PART_OF_A_CELL = ("seed", "device", "paths", "grid", "extra_cells", "hydra", "dataset", "task")
+NOT_PART_OF_A_CELL_PATHS = ("choice_options.task.",)  # task options, like ``task``, name no method
 NOT_HASHED = ("device", "paths", "grid", "extra_cells", "hydra")
-NOT_PART_OF_A_DATASET_LABEL = ("root", "train")
+NOT_PART_OF_A_DATASET_LABEL = ("root", "train", "r3d")
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -62,7 +63,7 @@ def cell_params(
     ours, theirs = flatten(cfg), flatten(reference)
     for path, value in ours.items():
         top = path.split(".", 1)[0]
-        if top in NOT_PART_OF_A_CELL or theirs.get(path, object()) == value:
+        if top in NOT_PART_OF_A_CELL or path.startswith(NOT_PART_OF_A_CELL_PATHS) or theirs.get(path, object()) == value:
             continue
         params[path.split(".", 1)[1] if top == "fusion" else path] = value
     return params
