@@ -93,7 +93,10 @@ def describe(resolved: dict[str, Any], choices: dict[str, str]) -> tuple[str, st
     reference, _ = _compose_reference((*keep, *(f"{g}={choices[g]}" for g in GROUPS)))
     _, default_choices = _compose_reference((*keep, f"task={choices['task']}"))  # a task may choose its temporal model
     params = cell_params(resolved, choices, reference, default_choices)
-    return dataset_label(resolved, reference), cell_name(resolved, params), config_hash(resolved)
+    # Against the adapter's own config, so a variant (dataset=utkinect_r3d) is labelled as the same
+    # options spelled out (darai[layout=utkinect_r3d]), never as the adapter's default dataset.
+    adapter_reference, _ = _compose_reference((*keep, f"dataset={resolved['dataset']['name']}"))
+    return dataset_label(resolved, adapter_reference), cell_name(resolved, params), config_hash(resolved)
 
 
 def _failure(resolved: dict[str, Any], choices: dict[str, str], error: BaseException) -> CellOutcome:

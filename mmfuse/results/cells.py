@@ -53,7 +53,8 @@ def cell_params(
     """Settings of ``cfg`` that differ from ``reference`` (the root config with the same groups).
 
     Group choices other than the root default appear as ``group=choice``; options of the
-    fusion plugin appear by their bare name; anything else by its dotted path.
+    fusion plugin appear by their bare name; ``choice_options.<group>.<plugin>.<option>`` as
+    ``<group>.<option>`` (the option it sets); anything else by its dotted path.
     """
     params: dict[str, Any] = {
         group: choices[group]
@@ -65,8 +66,17 @@ def cell_params(
         top = path.split(".", 1)[0]
         if top in NOT_PART_OF_A_CELL or path.startswith(NOT_PART_OF_A_CELL_PATHS) or theirs.get(path, object()) == value:
             continue
-        params[path.split(".", 1)[1] if top == "fusion" else path] = value
+        params[_short_path(path)] = value
     return params
+
+
+def _short_path(path: str) -> str:
+    parts = path.split(".")
+    if parts[0] == "fusion":
+        return ".".join(parts[1:])
+    if parts[0] == "choice_options" and len(parts) > 3:
+        return ".".join([parts[1], *parts[3:]])
+    return path
 
 
 def cell_name(cfg: Mapping[str, Any], params: Mapping[str, Any]) -> str:
