@@ -159,3 +159,24 @@ def test_impossible_anticipation_options_are_config_errors(options):
 
     with pytest.raises(ConfigError):
         create_task("anticipation", **options)
+
+
+def test_constant_prediction_diagnostics():
+    from mmfuse.tasks.anticipation import constant_predictions
+
+    predictions = {
+        "a": {0.2: np.array([3, 3, 3]), 0.3: np.array([1, 2, 2])},
+        "b": {0.2: np.array([3, 3]), 0.3: np.array([2, 2])},
+    }
+    found = constant_predictions(predictions, (0.2, 0.3))
+    assert found == {"constant_windows": 0.75, "same_class_for_every_video_at": [0.2]}
+
+
+def test_anticipation_evaluation_records_its_diagnostics(data):
+    dataset, _, test = data
+    task = create_task("anticipation")
+    model = model_for(task, dataset).eval()
+    task.evaluate(model, test, MODALITIES, num_classes=dataset.num_classes, background=[], max_len=32,
+                  batch_size=4, device=torch.device("cpu"))
+    assert 0.0 <= task.diagnostics["constant_windows"] <= 1.0
+    assert set(task.diagnostics["same_class_for_every_video_at"]) <= {0.2, 0.3}

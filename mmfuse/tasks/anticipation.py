@@ -19,7 +19,7 @@ An observed part longer than ``max_len`` steps is subsampled uniformly to ``max_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -100,6 +100,18 @@ def expand_transcript(classes: np.ndarray, durations: np.ndarray, length: int) -
     bounds = np.round(np.cumsum(durations) * length).astype(np.int64)
     bounds[-1] = length
     return np.repeat(classes, np.diff(np.concatenate([[0], bounds])).clip(min=0))[:length]
+
+
+def constant_predictions(predictions: dict[str, dict[float, np.ndarray]], alphas: Sequence[float]) -> dict[str, Any]:
+    """How often a decoded window is one class throughout: the share of (video, α) windows, and
+    the α at which every video gets the same single class (a model that ignores its input)."""
+    windows = [(alpha, by_alpha[alpha]) for by_alpha in predictions.values() for alpha in alphas]
+    constant = [(alpha, int(w[0])) for alpha, w in windows if len(w) and (w == w[0]).all()]
+    same_everywhere = [
+        alpha for alpha in alphas
+        if len({c for a, c in constant if a == alpha}) == 1 and sum(a == alpha for a, _ in constant) == len(predictions)
+    ]
+    return {"constant_windows": len(constant) / max(len(windows), 1), "same_class_for_every_video_at": same_everywhere}
 
 
 class AnticipationHead(nn.Module):
@@ -263,6 +275,7 @@ class AnticipationTask(Task):
                 predictions[obs.video.name][obs.alpha] = decode(
                     logits[row].argmax(-1), durations[row], logits[row], obs.future_end - obs.future_start, num_classes
                 )
+        self.diagnostics = constant_predictions(predictions, self.observe_fractions)
         return moc_scores(
             [predictions[v.name] for v in videos],
             [v.labels for v in videos],

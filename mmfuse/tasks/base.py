@@ -126,9 +126,14 @@ class TaskModel(nn.Module):
 
 
 class Task(ABC):
-    """Owns sampling, heads, losses, decoding and metrics of one protocol."""
+    """Owns sampling, heads, losses, decoding and metrics of one protocol.
+
+    ``diagnostics`` holds what the last ``evaluate`` noticed beside its metrics (kept in the run
+    record, never a leaderboard column), e.g. how many anticipation windows were one constant class.
+    """
 
     name: str
+    diagnostics: dict[str, Any] = {}
 
     @property
     @abstractmethod
