@@ -68,7 +68,7 @@ def test_r3d_base_sets_its_values_per_dataset_and_per_plugin():
         compose_config(["experiment=r3d", "dataset=utkinect_r3d", "dataset.root=/x", "task=anticipation"]), resolve=True
     )
     assert (cfg["model"]["dim"], cfg["model"]["max_len"], cfg["fusion"]["ratio"]) == (64, 2000, 0.1)
-    assert chosen_config(cfg, "temporal") == {**cfg["temporal"], "heads": 8, "layers": 2, "radius": 2000}
+    assert chosen_config(cfg, "temporal") == {**cfg["temporal"], "heads": 8, "layers": 2, "radius": 2000, "norm": "paper"}
     options = task_options(cfg)
     assert (options["num_queries"], options["heads"], options["decoder_layers"]) == (8, 8, 1)
     assert options["train_observe"] == [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55]

@@ -140,18 +140,26 @@ def test_transformer_rejects_bad_options() -> None:
         build("transformer", heads=5)
     with pytest.raises(ConfigError, match="radius"):
         build("transformer", radius=0)
+    with pytest.raises(ConfigError, match="norm"):
+        build("transformer", norm="sandwich")
     with pytest.raises(ConfigError, match="positions"):
         build("transformer", positions="rotary")
 
 
-def test_official_transformer_options_post_norm_and_learned_positions() -> None:
-    """R3D's official blocks: LN after each residual, a learned position table; lengths past the
-    table share its last row, and a video's output is the same alone or padded in a batch."""
-    model = build("transformer", norm_first=False, positions="learned", max_positions=50).eval()
-    assert isinstance(model.norm, torch.nn.Identity) and model.learned_positions.shape == (1, 50, DIM)
-    block = model.blocks[0]
+def test_transformer_blocks_of_the_paper_and_of_the_official_code() -> None:
+    """R3D App. C (Eq. 53-55) and the official post-norm blocks, a learned position table; lengths
+    past the table share its last row, and a video's output is the same alone or padded in a batch."""
     x = torch.randn(1, 5, DIM)
     valid = torch.ones(1, 5, dtype=torch.bool)
+    paper = build("transformer", norm="paper").eval()
+    block = paper.blocks[0]
+    with torch.no_grad():
+        z = block.norm1(x) + block.attn(block.norm1(x), valid)  # Eq. 53
+        torch.testing.assert_close(block(x, valid), block.norm2(z + block.mlp(z)))  # Eq. 54
+    assert isinstance(paper.norm, torch.nn.LayerNorm)  # Eq. 55
+    model = build("transformer", norm="post", positions="learned", max_positions=50).eval()
+    assert isinstance(model.norm, torch.nn.Identity) and model.learned_positions.shape == (1, 50, DIM)
+    block = model.blocks[0]
     with torch.no_grad():
         after_attention = block.norm1(x + block.attn(x, valid))
         torch.testing.assert_close(block(x, valid), block.norm2(after_attention + block.mlp(after_attention)))

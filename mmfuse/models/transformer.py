@@ -42,16 +42,20 @@ class MaskedSelfAttention(nn.Module):
         return self.proj(out.squeeze(3).transpose(1, 2).reshape(b, t, dim))
 
 
+NORMS = ("pre", "paper", "post")
+
+
 class TransformerBlock(nn.Module):
-    """Pre-norm block ``x + MHSA(LN(x))``, then ``x + MLP(LN(x))``; with ``norm_first=False`` the
-    post-norm block of the official R3D code, ``LN(x + MHSA(x))``, then ``LN(x + MLP(x))``."""
+    """``norm="pre"``: ``z = x + MHSA(LN(x))``, then ``z + MLP(LN(z))``. ``"paper"``: R3D's App. C,
+    Eq. 53-54, ``z = LN(x) + MHSA(LN(x))``, then ``LN(z + MLP(z))``. ``"post"``: the official R3D
+    code's post-norm block, ``z = LN(x + MHSA(x))``, then ``LN(z + MLP(z))``."""
 
     def __init__(
         self, dim: int, heads: int, mlp_ratio: float, dropout: float, attn_dropout: float, radius: int | None,
-        norm_first: bool = True,
+        norm: str = "pre",
     ) -> None:
         super().__init__()
-        self.norm_first = norm_first
+        self.norm = norm
         hidden = int(dim * mlp_ratio)
         self.norm1 = nn.LayerNorm(dim)
         self.attn = MaskedSelfAttention(dim, heads, attn_dropout, radius)
@@ -60,11 +64,15 @@ class TransformerBlock(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, valid: Tensor) -> Tensor:
-        if not self.norm_first:
-            x = self.norm1(x + self.drop(self.attn(x, valid)))
-            return self.norm2(x + self.mlp(x))
-        x = x + self.drop(self.attn(self.norm1(x), valid))
-        return x + self.mlp(self.norm2(x))
+        if self.norm == "pre":
+            x = x + self.drop(self.attn(self.norm1(x), valid))
+            return x + self.mlp(self.norm2(x))
+        if self.norm == "paper":
+            x = self.norm1(x)
+            z = x + self.drop(self.attn(x, valid))
+        else:
+            z = self.norm1(x + self.drop(self.attn(x, valid)))
+        return self.norm2(z + self.mlp(z))
 
 
 @register_temporal_model("transformer")
@@ -84,8 +92,10 @@ class TemporalTransformer(nn.Module):
     defaults to 0: on CPU, sampling those two masks cost more than the matrix
     products around them (measured at B 8, T 512, dim 64, 2 threads).
 
-    The official R3D code's choices, as options: ``norm_first=False`` (post-norm blocks, no
-    final LayerNorm) and ``positions="learned"`` (a learned table of ``max_positions`` rows,
+    ``norm`` chooses the block (:class:`TransformerBlock`): ``"pre"`` (default), ``"paper"`` (R3D's
+    App. C, Eq. 53-55, as the ``r3d`` experiment runs it) or ``"post"`` (the official R3D code's
+    post-norm blocks, without the final LayerNorm). The official code's learned positions are
+    ``positions="learned"`` (a learned table of ``max_positions`` rows,
     Xavier-initialised like its ``pos_embedding``; frames past the table share its last row,
     so any length runs and a frame's position never depends on the input's length).
     """
@@ -100,7 +110,7 @@ class TemporalTransformer(nn.Module):
         dropout: float = 0.1,
         attn_dropout: float = 0.0,
         radius: int = 512,
-        norm_first: bool = True,
+        norm: str = "pre",
         positions: str = "sinusoidal",
         max_positions: int = 2000,
     ) -> None:
@@ -109,6 +119,8 @@ class TemporalTransformer(nn.Module):
             raise ConfigError(f"temporal 'transformer': dim={dim} is not divisible by heads={heads}")
         if radius < 1:
             raise ConfigError(f"temporal 'transformer': radius must be a positive number of steps, got {radius}")
+        if norm not in NORMS:
+            raise ConfigError(f"temporal 'transformer': norm must be one of {', '.join(NORMS)}, got {norm!r}")
         if positions not in ("sinusoidal", "learned"):
             raise ConfigError(f"temporal 'transformer': positions must be sinusoidal or learned, got {positions!r}")
         if max_positions < 1:
@@ -118,9 +130,9 @@ class TemporalTransformer(nn.Module):
         self.input = nn.Linear(in_dim, dim)
         self.drop = nn.Dropout(dropout)
         self.blocks = nn.ModuleList(
-            TransformerBlock(dim, heads, mlp_ratio, dropout, attn_dropout, radius, norm_first) for _ in range(layers)
+            TransformerBlock(dim, heads, mlp_ratio, dropout, attn_dropout, radius, norm) for _ in range(layers)
         )
-        self.norm = nn.LayerNorm(dim) if norm_first else nn.Identity()
+        self.norm = nn.Identity() if norm == "post" else nn.LayerNorm(dim)
         self.learned_positions = None
         if positions == "learned":
             self.learned_positions = nn.Parameter(torch.empty(1, max_positions, dim))
