@@ -179,4 +179,5 @@ def test_anticipation_evaluation_records_its_diagnostics(data):
     task.evaluate(model, test, MODALITIES, num_classes=dataset.num_classes, background=[], max_len=32,
                   batch_size=4, device=torch.device("cpu"))
     assert 0.0 <= task.diagnostics["constant_windows"] <= 1.0
+    assert 0.0 <= task.diagnostics["empty_transcript_windows"] <= 1.0
     assert set(task.diagnostics["same_class_for_every_video_at"]) <= {0.2, 0.3}

@@ -259,6 +259,7 @@ class AnticipationTask(Task):
     ) -> dict[str, float]:
         predictions: dict[str, dict[float, np.ndarray]] = {v.name: {} for v in videos}
         observations = []
+        empty = 0  # windows whose first query predicts the end: decoded by the fallback
         for video in videos:
             for alpha in self.observe_fractions:
                 observation = observe(video, alpha, self.future, max_len)
@@ -271,11 +272,15 @@ class AnticipationTask(Task):
             _, class_logits, durations = predict_windows(model, self._windows(chunk, modalities), modalities, device, model.head)
             logits = class_logits.float().cpu().numpy()
             durations = durations.float().cpu().numpy()
+            empty += int((logits[:, 0].argmax(-1) == num_classes).sum())
             for row, obs in enumerate(chunk):
                 predictions[obs.video.name][obs.alpha] = decode(
                     logits[row].argmax(-1), durations[row], logits[row], obs.future_end - obs.future_start, num_classes
                 )
-        self.diagnostics = constant_predictions(predictions, self.observe_fractions)
+        self.diagnostics = {
+            **constant_predictions(predictions, self.observe_fractions),
+            "empty_transcript_windows": empty / max(len(observations), 1),
+        }
         return moc_scores(
             [predictions[v.name] for v in videos],
             [v.labels for v in videos],
