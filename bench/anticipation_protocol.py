@@ -10,7 +10,9 @@ the old behaviour and each change on top of it, cumulatively, with everything el
 - ``before``: the old task (the three behaviours above restored by patching this process only);
 - ``+end_once``: one end token, then padding;
 - ``+every_alpha``: every video at every α each epoch;
-- ``+fallback``: R3D's fallback (this is mmfuse now).
+- ``+fallback``: R3D's fallback;
+- ``+length_pool``: batches cut from pools of four batches' worth of shuffled samples sorted by
+  length, instead of FUTR's and R3D's random batches (``task.length_pool=4``; this is mmfuse now).
 
 on the default dataset (``synthetic``, the default method ``concat`` on ``tcn``) and on the real
 UTKinect skeletons (``../shared/data/utkinect``, joint + bone streams), seeds 1, 10, 13452. It
@@ -44,7 +46,7 @@ DATASETS = {
     "synthetic (default)": [],
     "UTKinect skeletons": ["dataset=utkinect", f"dataset.root={UTKINECT}"],
 }
-VARIANTS = ("before", "+end_once", "+every_alpha", "+fallback")
+VARIANTS = ("before", "+end_once", "+every_alpha", "+fallback", "+length_pool")
 
 
 def one_alpha_per_video(self, videos, batch_size, max_len, rng):  # the old plan
@@ -73,7 +75,7 @@ TARGETS = AnticipationTask._targets
 @contextlib.contextmanager
 def variant(name: str) -> Iterator[None]:
     """The task as it was, with the changes up to ``name`` applied."""
-    level = VARIANTS.index(name)
+    level = min(VARIANTS.index(name), 3)
     patches: list[tuple[object, str, Callable]] = []
     if level < 1:
         patches.append((AnticipationTask, "_targets", end_in_every_free_query))
@@ -93,8 +95,9 @@ def variant(name: str) -> Iterator[None]:
 
 def run(work: Path, name: str, dataset: Sequence[str], seed: int) -> dict:
     runs = work / name.replace("+", "plus_")
+    pool = [] if name == "+length_pool" else ["task.length_pool=1"]
     with variant(name), contextlib.redirect_stdout(io.StringIO()):
-        code = mmfuse_main(["run", "task=anticipation", f"seed={seed}", f"paths.runs={runs}", *dataset])
+        code = mmfuse_main(["run", "task=anticipation", f"seed={seed}", f"paths.runs={runs}", *pool, *dataset])
     if code:
         raise SystemExit(f"{name} seed {seed}: mmfuse run failed ({code})")
     records = [json.loads(p.read_text()) for p in runs.rglob("result.json")]
@@ -134,7 +137,7 @@ def main() -> None:
         "",
         f"Written by `bench/anticipation_protocol.py` ({dt.datetime.now():%Y-%m-%d %H:%M}), seeds "
         f"{', '.join(map(str, args.seeds))}, each dataset's own budget and the default method (`concat` on "
-        "`tcn`, `task=anticipation`). Changes are cumulative, top to bottom; `+fallback` is mmfuse now. "
+        "`tcn`, `task=anticipation`). Changes are cumulative, top to bottom; `+length_pool` is mmfuse now. "
         "MoC: the mean of the eight (α, β) values, mean ± std over seeds. Constant: share of test "
         "(video, α) windows decoded as one class throughout. Empty: share of windows whose first query "
         "predicts the end (left \"end\" before `+fallback`, every frame wrong). Train s: seconds of "

@@ -566,10 +566,12 @@ def official_samples_per_epoch(train_videos: int, alphas: int = 10, batch: int =
 
 
 def effective_task(config: dict) -> dict:
-    """The task options a run used: ``task`` plus ``choice_options.task.<name>`` (as
-    ``mmfuse.engine.trainer.chosen_config`` merges them; the experiment sets R3D's α list there)."""
-    name = config["task"]["name"]
-    return {**config["task"], **((config.get("choice_options") or {}).get("task") or {}).get(name, {})}
+    """The task options a run used: ``task`` plus ``choice_options.task.<name>`` (the experiment sets
+    R3D's α list there)."""
+    sys.path.insert(0, str(REPO))
+    from mmfuse.engine.trainer import chosen_config
+
+    return chosen_config(config, "task")
 
 
 def mmfuse_constant(record: dict, test_videos: int) -> dict | None:

@@ -102,6 +102,19 @@ def test_anticipation_trains_every_video_at_every_alpha(data):
     assert seen == sorted((v.name, a) for v in train for a in (0.2, 0.25, 0.3))
 
 
+@pytest.mark.parametrize("pool", [1, 2, 100])
+def test_length_pools_cover_every_sample_and_cut_padding(data, pool):
+    _, train, _ = data
+    task = create_task("anticipation", train_observe=[0.2, 0.3, 0.5], length_pool=pool)
+    plan = task.plan(train, 2, 64, np.random.default_rng(1))
+    assert sorted((o.video.name, o.alpha) for b in plan for o in b) == sorted((v.name, a) for v in train for a in (0.2, 0.3, 0.5))
+    if pool == 100:  # one pool: every batch holds neighbours in length, so padding is minimal
+        lengths = sorted(len(o.steps) for b in plan for o in b)
+        assert sum(max(len(o.steps) for o in b) * len(b) for b in plan) == sum(
+            max(lengths[i : i + 2]) * len(lengths[i : i + 2]) for i in range(0, len(lengths), 2)
+        )
+
+
 def test_transition_weight_scales_samples_whose_future_starts_a_new_action():
     logits = torch.randn(2, 3, 5)
     classes = torch.tensor([[1, 4, -100], [2, 3, 4]])
@@ -152,7 +165,7 @@ def test_length_batches_bound_videos_and_padded_steps():
 @pytest.mark.parametrize(
     "options",
     [{"predict": [0.7]}, {"observe": [0.0]}, {"observe": [0.6], "future": 0.5}, {"train_observe": []},
-     {"transition_weight": 0}],
+     {"transition_weight": 0}, {"length_pool": 0}],
 )
 def test_impossible_anticipation_options_are_config_errors(options):
     from mmfuse.errors import ConfigError

@@ -309,9 +309,10 @@ def test_backbone_reports_config_mistakes() -> None:
         backbone({"rgb": torch.randn(1, 5, 10)}, torch.ones(1, 5, dtype=torch.bool))
 
 
-def test_anticipation_decoder() -> None:
+@pytest.mark.parametrize("options", [{}, {"norm": "post", "positions": "learned", "max_positions": 15}])
+def test_anticipation_decoder(options) -> None:
     torch.manual_seed(0)
-    decoder = AnticipationDecoder(DIM, num_classes=5, num_queries=8, layers=2, heads=4)
+    decoder = AnticipationDecoder(DIM, num_classes=5, num_queries=8, layers=2, heads=4, **options)
     memory = torch.randn(3, 20, DIM)
     mask = torch.ones(3, 20, dtype=torch.bool)
     mask[1, 12:] = False
@@ -331,3 +332,19 @@ def test_anticipation_decoder() -> None:
         ref, new = decoder(memory, mask), decoder(changed, mask)
     torch.testing.assert_close(new[0][:2], ref[0][:2])
     torch.testing.assert_close(new[1][:2], ref[1][:2])
+
+
+def test_anticipation_decoder_post_norm_layer_and_bad_options() -> None:
+    """The official code's DETR decoder layer: LayerNorm after each of its three residual steps."""
+    torch.manual_seed(0)
+    layer = AnticipationDecoder(DIM, num_classes=5, layers=1, heads=4, norm="post").eval().layers[0]
+    tgt, qpos = torch.randn(2, 8, DIM), torch.randn(2, 8, DIM)
+    memory, mpos = torch.randn(2, 10, DIM), torch.randn(2, 10, DIM)
+    padding = torch.zeros(2, 10, dtype=torch.bool)
+    with torch.no_grad():
+        x = layer.norm1(tgt + layer.self_attn(tgt + qpos, tgt + qpos, tgt)[0])
+        x = layer.norm2(x + layer.cross_attn(x + qpos, memory + mpos, memory)[0])
+        torch.testing.assert_close(layer(tgt, qpos, memory, mpos, padding), layer.norm3(x + layer.mlp(x)))
+    for options, match in [({"norm": "sandwich"}, "decoder_norm"), ({"positions": "rope"}, "decoder_positions")]:
+        with pytest.raises(ConfigError, match=match):
+            AnticipationDecoder(DIM, num_classes=5, **options)

@@ -11,6 +11,9 @@ transcript up to the first end token, expanded by duration over the future windo
 ``int(future T)`` frames from ``int(α T)``, as FUTR's ``predict.py`` does; where the first query
 already predicts the end, the window gets the official prediction scripts' fallback (R3D's
 ``evaluation/predict_utkinects.py``: the class of the last query).
+``length_pool`` > 1 sorts each pool of that many batches' worth of shuffled samples by length
+before cutting it into batches, then shuffles the batches: far less padding, so far less attention
+computed over nothing (FUTR and R3D batch at random: ``length_pool=1``).
 ``transition_weight`` is the official code's class-loss weighting (``utils.cal_weighted_loss``):
 a sample whose first future class differs from its last observed label weighs that much more.
 
@@ -115,10 +118,10 @@ def constant_predictions(predictions: dict[str, dict[float, np.ndarray]], alphas
 
 
 class AnticipationHead(nn.Module):
-    def __init__(self, hidden: int, num_classes: int, num_queries: int, layers: int, heads: int) -> None:
+    def __init__(self, hidden: int, num_classes: int, **decoder: Any) -> None:
         super().__init__()
         self.segmentation = nn.Linear(hidden, num_classes)
-        self.decoder = AnticipationDecoder(hidden, num_classes, num_queries=num_queries, layers=layers, heads=heads)
+        self.decoder = AnticipationDecoder(hidden, num_classes, **decoder)
 
     def forward(self, hidden: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         class_logits, durations = self.decoder(hidden, mask)
@@ -143,12 +146,17 @@ class AnticipationTask(Task):
         segmentation_weight: float = 1.0,
         duration_weight: float = 1.0,
         transition_weight: float = 1.0,
+        length_pool: int = 1,
+        decoder_norm: str = "pre",
+        decoder_positions: str = "sinusoidal",
     ) -> None:
         for alpha in (*observe, *train_observe):
             if not 0 < alpha < 1:
                 raise ConfigError(f"task: observation fractions must lie in (0, 1), got {alpha}")
         if not train_observe:
             raise ConfigError("task.train_observe: give at least one training observation fraction")
+        if length_pool < 1:
+            raise ConfigError(f"task.length_pool must be a positive number of batches, got {length_pool}")
         if transition_weight <= 0:
             raise ConfigError(f"task.transition_weight must be positive, got {transition_weight}")
         for beta in predict:
@@ -167,6 +175,9 @@ class AnticipationTask(Task):
         self.segmentation_weight = segmentation_weight
         self.duration_weight = duration_weight
         self.transition_weight = transition_weight
+        self.length_pool = int(length_pool)
+        self.decoder_norm = decoder_norm
+        self.decoder_positions = decoder_positions
         self.end_class = -1  # set by build_head
 
     @property
@@ -180,7 +191,10 @@ class AnticipationTask(Task):
     def build_head(self, hidden: int, num_classes: int) -> nn.Module:
         """Also fixes the end class index (``num_classes``) used by the training targets."""
         self.end_class = num_classes
-        return AnticipationHead(hidden, num_classes, self.num_queries, self.decoder_layers, self.heads)
+        return AnticipationHead(
+            hidden, num_classes, num_queries=self.num_queries, layers=self.decoder_layers, heads=self.heads,
+            norm=self.decoder_norm, positions=self.decoder_positions,
+        )
 
     @staticmethod
     def _windows(observations: Sequence[Observation], modalities: Sequence[str]) -> list[dict[str, np.ndarray]]:
@@ -206,7 +220,14 @@ class AnticipationTask(Task):
             o for v in videos for a in self.train_observe if (o := observe(v, float(a), self.future, max_len))
         ]
         order = rng.permutation(len(observations))
-        return [[observations[i] for i in order[first : first + batch_size]] for first in range(0, len(order), batch_size)]
+        if self.length_pool > 1:  # sort each pool of random samples by length: less padding per batch
+            pool = self.length_pool * batch_size
+            order = np.concatenate([
+                sorted(order[first : first + pool], key=lambda i: len(observations[i].steps))
+                for first in range(0, len(order), pool)
+            ]).astype(np.int64)
+        batches = [[observations[i] for i in order[first : first + batch_size]] for first in range(0, len(order), batch_size)]
+        return [batches[i] for i in rng.permutation(len(batches))] if self.length_pool > 1 else batches
 
     def collate(self, samples: Sequence[Observation], modalities: Sequence[str]) -> Batch:
         feats, mask = pad_windows(self._windows(samples, modalities), modalities)
