@@ -88,3 +88,11 @@ def test_fusers_with_streams_record_their_rank_after_fusion():
     outcome = run(1, fusion="rtf")
     assert set(outcome.effective_rank) == {"m0", "m1", "m0/blended", "m1/blended", "stacked", "fused"}
     assert run(1, fusion="afft_sa").effective_rank.keys() == {"m0", "m1", "fused"}
+
+
+def test_a_dataset_may_scale_a_tasks_epochs():
+    budget = TrainBudget(epochs=14, task_epoch_scale={"anticipation": 0.43})
+    assert budget.for_task("anticipation").epochs == 6 and budget.for_task("segmentation").epochs == 14
+    assert budget.for_task("anticipation").lr == budget.lr
+    assert budget.for_task("anticipation").warmup_epochs == 1 and budget.for_task("segmentation").warmup_epochs == 2
+    assert TrainBudget(epochs=1, task_epoch_scale={"anticipation": 0.43}).for_task("anticipation").epochs == 1

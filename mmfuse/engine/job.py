@@ -135,7 +135,7 @@ def run_cell(
             hidden=resolved["model"]["hidden"],
             max_len=resolved["model"]["max_len"],
             shared_encoder=resolved["model"]["shared_encoder"],
-            budget=TrainBudget(**resolved["dataset"].get("train", {})),
+            budget=TrainBudget(**resolved["dataset"].get("train", {})).for_task(task_name),
             seed=seed,
             device=device,
             run_dir=run_dir,

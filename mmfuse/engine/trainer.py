@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -32,6 +32,13 @@ class TrainBudget:
     warmup_epochs: int = 2
     grad_clip: float = 1.0
     eval_batch_size: int = 16
+    task_epoch_scale: dict[str, float] = field(default_factory=dict)  # e.g. {anticipation: 0.43}
+
+    def for_task(self, task: str) -> "TrainBudget":
+        """This budget for one task: ``epochs`` (at least 1) and ``warmup_epochs`` times the task's
+        scale, where the dataset gives one, so ``dataset.train.epochs=N`` still sets every task's length."""
+        scale = float(self.task_epoch_scale.get(task, 1.0))
+        return replace(self, epochs=max(1, round(self.epochs * scale)), warmup_epochs=round(self.warmup_epochs * scale))
 
 
 @dataclass
