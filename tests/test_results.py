@@ -195,3 +195,19 @@ def test_csv_headers_are_the_metric_keys_at_full_precision(task: str) -> None:
     assert csv.loc[csv.method == "concat", "edit_std" if task == "segmentation" else "moc_obs20_pred10_std"].item() == (
         pytest.approx(np.std([51.0, 60.0], ddof=1), abs=1e-4)
     )
+
+
+def test_terminal_board_folds_long_cell_names_and_keeps_every_number_whole():
+    columns = TASK_COLUMNS["anticipation"]
+    long_name = "rtf[model.max_len=2000,preset=official,ratio=0,temporal=transformer,temporal.heads=8,temporal.norm=paper]"
+    records = [
+        {**record(long_name, seed, 0.0, task="anticipation"), "columns": columns,
+         "metrics": {c["key"]: 37.25 + seed for c in columns}}
+        for seed in (1, 10)
+    ]
+    (board,) = build_leaderboards(summary(long_table(records)), columns_of(records))
+    console = Console(file=io.StringIO(), width=160)
+    console.print(to_rich(board))
+    text = console.file.getvalue()
+    assert text.count("42.8 ± 6.4") == len(columns) and "…" not in text
+    assert "temporal.norm=paper]" in "".join(line.strip("│ ") for line in text.splitlines())

@@ -234,10 +234,12 @@ def to_rich(board: Leaderboard) -> Table:
     caption = "\n".join([*board.metric_notes, f"mean ± std over seeds; n = seeds{board.reported_note}"])
     table = Table(title=escape(board.title), caption=escape(caption))
     for header in board.headers():
-        if header in ("method", "source"):
+        if header == "method":  # a long cell name folds onto more lines; numbers never shrink
+            table.add_column(header, justify="left", overflow="fold", min_width=12)
+        elif header == "source":
             table.add_column(header, justify="left", no_wrap=True)
         else:
-            table.add_column(escape(header), justify="right")
+            table.add_column(escape(header), justify="right", no_wrap=True)
     for index, row in enumerate(board.table_rows()):
         if board.reported and index == len(board.mean.index):
             table.add_section()
