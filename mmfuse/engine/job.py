@@ -158,7 +158,7 @@ def run_cell(
         "metrics": outcome.metrics,
         "columns": [asdict(c) for c in task.columns],
         "effective_rank": outcome.effective_rank,
-        "diagnostics": task.diagnostics,
+        "diagnostics": dict(task.diagnostics),
         "parameters": outcome.parameters,
         "peak_memory_mb": outcome.peak_memory_mb,
         "train_seconds": outcome.train_seconds,

@@ -18,6 +18,7 @@ from mmfuse.engine.schedule import build_optimizer
 from mmfuse.engine.seeding import seed_everything
 from mmfuse.models.backbone import build_backbone
 from mmfuse.registry import create_regularizer
+from mmfuse.results.cells import DATASET_ENGINE_BLOCKS
 from mmfuse.tasks.base import Task, TaskModel, length_batches, pad_windows
 
 
@@ -32,7 +33,7 @@ class TrainBudget:
     warmup_epochs: int = 2
     grad_clip: float = 1.0
     eval_batch_size: int = 16
-    task_epoch_scale: dict[str, float] = field(default_factory=dict)  # e.g. {anticipation: 0.43}
+    task_epoch_scale: dict[str, float] = field(default_factory=dict)  # e.g. {anticipation: 0.3}
 
     def for_task(self, task: str) -> "TrainBudget":
         """This budget for one task: ``epochs`` (at least 1) and ``warmup_epochs`` times the task's
@@ -68,9 +69,6 @@ def chosen_config(cfg: Mapping[str, Any], group: str) -> dict[str, Any]:
 def task_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """The run's task constructor options (see :func:`chosen_config`)."""
     return options(chosen_config(cfg, "task"))
-
-
-DATASET_ENGINE_BLOCKS = ("train", "r3d")  # read by the engine and experiments, not by the adapter
 
 
 def adapter_options(dataset_cfg: Mapping[str, Any]) -> dict[str, Any]:

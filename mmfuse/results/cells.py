@@ -14,7 +14,8 @@ METHOD_GROUPS = ("encoder", "fusion", "regularizer", "temporal")
 NOT_PART_OF_A_CELL = ("seed", "device", "paths", "grid", "extra_cells", "hydra", "dataset", "task")
 NOT_PART_OF_A_CELL_PATHS = ("choice_options.task.",)  # task options, like ``task``, name no method
 NOT_HASHED = ("device", "paths", "grid", "extra_cells", "hydra")
-NOT_PART_OF_A_DATASET_LABEL = ("root", "train", "r3d")
+DATASET_ENGINE_BLOCKS = ("train", "r3d")  # dataset config blocks read by the engine and experiments, not the adapter
+NOT_PART_OF_A_DATASET_LABEL = ("root", *DATASET_ENGINE_BLOCKS)
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

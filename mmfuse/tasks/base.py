@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from types import MappingProxyType
+from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 import numpy as np
 import torch
@@ -133,7 +134,7 @@ class Task(ABC):
     """
 
     name: str
-    diagnostics: dict[str, Any] = {}
+    diagnostics: Mapping[str, Any] = MappingProxyType({})  # read-only default; ``evaluate`` assigns its own
 
     @property
     @abstractmethod
