@@ -12,7 +12,7 @@ the old behaviour and each change on top of it, cumulatively, with everything el
 - ``+every_alpha``: every video at every α each epoch;
 - ``+fallback``: R3D's fallback;
 - ``+epoch_scale``: the dataset's ``train.task_epoch_scale`` (``synthetic``'s anticipation runs
-  0.3 of its epochs, each now three times as long; no scale on UTKinect). This is mmfuse now;
+  0.3 of its epochs and `utkinect` 0.5, each epoch now three times as long). This is mmfuse now;
   every variant before it trains for the dataset's full epoch count, as the old task did;
 - ``+length_pool``: on top, batches cut from pools of four batches' worth of shuffled samples
   sorted by length instead of FUTR's random batches (``task.length_pool=4``, the ``r3d``
