@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from mmfuse.models.backbone import build_backbone
-from mmfuse.models.tcn import MaskDropout
+from mmfuse.temporal.tcn import MaskDropout
 from mmfuse.registry import create_task
 from mmfuse.tasks.base import Batch, TaskModel
 

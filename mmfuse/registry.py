@@ -128,7 +128,7 @@ class Registry:
 FUSIONS = Registry("fusion", "mmfuse.fusion")
 REGULARIZERS = Registry("regularizer", "mmfuse.regularizers")
 ENCODERS = Registry("encoder", "mmfuse.encoders")
-TEMPORAL_MODELS = Registry("temporal", "mmfuse.models")
+TEMPORAL_MODELS = Registry("temporal", "mmfuse.temporal")
 TASKS = Registry("task", "mmfuse.tasks")
 DATASETS = Registry("dataset", "mmfuse.data")
 

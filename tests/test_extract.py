@@ -1,6 +1,9 @@
 """``mmfuse extract``: frame folders and videos to ``folder``-layout features, with a tiny timm model."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import av
 import numpy as np
 import pytest
@@ -10,10 +13,10 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from mmfuse.cli import main
-from mmfuse.data.frames import FrameSource, find_sources, image_files, natural_key, read_image
-from mmfuse.encoders.timm_backbone import FrameEncoder, create_backbone
-from mmfuse.engine.extract import extract_frames, extract_videos, save_features, to_unit
 from mmfuse.errors import ConfigError, DataError
+from mmfuse.features.extract import extract_frames, extract_videos, save_features, to_unit
+from mmfuse.features.frames import FrameSource, find_sources, image_files, natural_key, read_image
+from mmfuse.features.timm_backbone import FrameEncoder, create_backbone
 from mmfuse.registry import create_dataset
 
 MODEL = ["--model", "test_resnet", "--img-size", "32", "--device", "cpu"]
@@ -299,3 +302,9 @@ def test_help(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "extract" in capsys.readouterr().out
+
+
+def test_importing_the_data_layer_does_not_import_pyav() -> None:
+    """PyAV is loaded only when a video file is decoded, never by ``import mmfuse.data``."""
+    code = "import sys, mmfuse.data, mmfuse.features.frames; assert 'av' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -9,8 +9,8 @@ import torch
 
 from mmfuse.errors import ConfigError
 from mmfuse.models import AnticipationDecoder, MultimodalBackbone, build_backbone
-from mmfuse.models.tcn import MaskDropout
-from mmfuse.models.transformer import sinusoidal_encoding
+from mmfuse.temporal.tcn import MaskDropout
+from mmfuse.temporal.transformer import sinusoidal_encoding
 from mmfuse.registry import FUSIONS, TEMPORAL_MODELS, create_task, create_temporal_model, list_fusions, list_temporal_models
 from mmfuse.tasks.base import Batch, TaskModel
 from mmfuse.tasks.segmentation import smoothing_loss

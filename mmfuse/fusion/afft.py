@@ -48,7 +48,7 @@ from torch import Tensor, nn
 from mmfuse.errors import ConfigError
 from mmfuse.fusion.base import FusionOutput, Fuser
 from mmfuse.models.attention import band_attention, guard
-from mmfuse.models.transformer import sinusoidal_encoding
+from mmfuse.temporal.transformer import sinusoidal_encoding
 from mmfuse.registry import register_fusion
 
 # attend(q, k, v, dropout_p) -> out; q [N, H, *tokens_q, d], k/v [N, H, *tokens_k, d].

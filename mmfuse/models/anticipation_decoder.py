@@ -5,7 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from mmfuse.errors import ConfigError
-from mmfuse.models.transformer import sinusoidal_encoding
+from mmfuse.temporal.transformer import sinusoidal_encoding
 
 
 class DecoderLayer(nn.Module):

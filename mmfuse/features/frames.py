@@ -10,13 +10,15 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import av
 import numpy as np
 from PIL import Image
 
 from mmfuse.errors import DataError
+
+if TYPE_CHECKING:
+    import av
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
@@ -112,6 +114,8 @@ class FrameSource:
         """How many frames ``frames`` yields, where known without decoding (for progress bars)."""
         if not self.is_video_file:
             return len(image_files(self.path)[::every]) if self.path.is_dir() else None
+        import av  # PyAV only once a video file is read
+
         try:
             with av.open(str(self.path)) as container:
                 stream = container.streams.video[0]
@@ -123,6 +127,8 @@ class FrameSource:
         return math.ceil(count / every) if count else None
 
     def _video_frames(self, depth: bool, every: int, fps: float | None) -> Iterator[np.ndarray]:
+        import av  # PyAV only once a video file is decoded
+
         try:
             container = av.open(str(self.path))
         except (av.FFmpegError, OSError) as exc:

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from rich.progress import Progress
 
-from mmfuse.data.frames import FrameSource
-from mmfuse.encoders.timm_backbone import FrameEncoder
+from mmfuse.features.frames import FrameSource
+from mmfuse.features.timm_backbone import FrameEncoder
 from mmfuse.engine.device import autocast
 from mmfuse.errors import ConfigError, DataError
 from mmfuse.files import write_atomically
