@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from mmfuse.features.frames import find_sources
-from mmfuse.features.timm_backbone import FrameEncoder
 from mmfuse.engine.device import resolve_device
 from mmfuse.features.extract import extract_videos, split_finished
+from mmfuse.features.frames import find_sources
+from mmfuse.features.timm_backbone import FrameEncoder
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from rich.progress import Progress
 
-from mmfuse.features.frames import FrameSource
-from mmfuse.features.timm_backbone import FrameEncoder
 from mmfuse.engine.device import autocast
 from mmfuse.errors import ConfigError, DataError
+from mmfuse.features.frames import FrameSource
+from mmfuse.features.timm_backbone import FrameEncoder
 from mmfuse.files import write_atomically
 
 
