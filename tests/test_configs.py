@@ -1,11 +1,19 @@
 """Config groups mirror the registries, and every config composes."""
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
 import pytest
 from omegaconf import OmegaConf
 
 from mmfuse.commands.hydra_app import compose_config, group_options
 from mmfuse.registry import REGISTRIES
+from mmfuse.results.baselines import load_baselines
 
 GROUP_OF_KIND = {"fusion": "fusion", "regularizer": "regularizer", "encoder": "encoder", "temporal": "temporal", "task": "task", "dataset": "dataset"}
 
@@ -42,10 +50,46 @@ def test_each_experiment_composes_with_a_grid(experiment):
     assert OmegaConf.to_container(cfg.grid)
 
 
-def test_configs_ship_inside_the_package():
-    from importlib.resources import files
+WHEEL_CHECK = """
+import importlib, pkgutil, sys
+from pathlib import Path
+import mmfuse
+from mmfuse.commands.hydra_app import compose_config, group_options
+from mmfuse.results.baselines import load_baselines
+assert Path(mmfuse.__file__).resolve().is_relative_to(Path(sys.argv[1]).resolve()), mmfuse.__file__
+for module in pkgutil.walk_packages(mmfuse.__path__, "mmfuse."):
+    importlib.import_module(module.name)
+for experiment in group_options("experiment"):
+    compose_config([f"experiment={experiment}"])
+print(len(load_baselines()))
+"""
 
-    assert (files("mmfuse.configs") / "config.yaml").is_file()
+
+def test_configs_and_baselines_ship_in_the_wheel(tmp_path):
+    """A wheel built from a copy of the tree (no symlinks in an installed package) holds every
+    module, every config and the published baselines: load them from the unpacked wheel alone."""
+    root = Path(__file__).resolve().parents[1]
+    source = tmp_path / "source"
+    kept = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout.split()
+    for name in kept:
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / name, source / name, follow_symlinks=False)
+    build = [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation", "-q"]
+    subprocess.run([*build, "-w", str(tmp_path / "dist")], check=True, capture_output=True)
+    installed = tmp_path / "installed"
+    with zipfile.ZipFile(next((tmp_path / "dist").glob("mmfuse-*.whl"))) as wheel:
+        wheel.extractall(installed)
+    assert not any(p.is_symlink() for p in installed.rglob("*"))
+    packaged = {str(p.relative_to(installed)) for p in (installed / "mmfuse").rglob("*") if p.suffix in (".py", ".yaml")}
+    tracked = {name.replace("configs/", "mmfuse/configs/", 1).replace("baselines/", "mmfuse/baselines/", 1)
+               for name in kept if name.startswith(("mmfuse/", "configs/", "baselines/"))}
+    assert packaged == {name for name in tracked if name.endswith((".py", ".yaml"))}
+    env = {**os.environ, "PYTHONPATH": str(installed)}
+    check = subprocess.run(
+        [sys.executable, "-c", WHEEL_CHECK, str(installed)], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+    assert int(check.stdout.split()[-1]) == len(load_baselines(root / "baselines"))
 
 
 @pytest.mark.parametrize("experiment", [e for e in group_options("experiment") if e != "default"])
