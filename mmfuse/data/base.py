@@ -2,10 +2,22 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Sequence
 
 from mmfuse.data.issues import Issue, raise_on_errors
+from mmfuse.data.readers import relative
 from mmfuse.data.video import Video
+from mmfuse.errors import ConfigError
+
+SPLITS = ("train", "test")
+
+
+def check_split(split: str) -> str:
+    """``split`` when it is ``train`` or ``test``; any other name is refused."""
+    if split not in SPLITS:
+        raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    return split
 
 
 class DatasetAdapter(ABC):
@@ -50,9 +62,23 @@ class CheckedDataset(DatasetAdapter):
     """
 
     _setup_issues: Sequence[Issue] = ()
+    _dims: dict[str, int]  # feature width per modality, filled as files are read
 
     def _checked(self) -> None:
         raise_on_errors(list(self._setup_issues))
+
+    @property
+    def feature_dims(self) -> dict[str, int]:
+        """Feature width per modality: the first training video's files, read on first use."""
+        self._checked()
+        missing = [m for m in self.modalities if m not in self._dims]
+        if missing:
+            self._read_widths(missing)
+        return {m: self._dims[m] for m in self.modalities}
+
+    @abstractmethod
+    def _read_widths(self, modalities: list[str]) -> None:
+        """Read the first training video's files of ``modalities`` into ``_dims``; raise on bad ones."""
 
     @abstractmethod
     def _load(self, split: str, keep: bool = True) -> tuple[list[Video], list[Issue]]:
@@ -66,15 +92,41 @@ class CheckedDataset(DatasetAdapter):
 
 
 class FileDescribedDataset(CheckedDataset):
-    """A ``CheckedDataset`` whose classes, background and modalities come from its files.
+    """A ``CheckedDataset`` whose classes, background and modalities come from its files, and
+    whose splits are lists of video names.
 
     Reading any of them raises the setup errors, so a broken dataset never yields a silently
-    wrong model. Subclasses set ``_classes``, ``_background`` and ``_modalities``.
+    wrong model. Subclasses set ``_classes``, ``_background``, ``_modalities`` and
+    ``_labels_readable`` (False when the label files cannot be read, so nothing else is checked).
     """
 
+    root: Path
     _classes: list[str]
     _background: list[str]
     _modalities: list[str]
+    _labels_readable: bool
+
+    @abstractmethod
+    def split_file(self, split: str) -> Path:
+        """The file that lists the videos of ``split``."""
+
+    @abstractmethod
+    def _split_videos(self, split: str) -> set[str]:
+        """The names of the videos ``split_file(split)`` lists."""
+
+    def validate(self) -> list[Issue]:
+        """The setup problems, every problem of each split's files, and videos listed in both splits."""
+        issues = list(self._setup_issues)
+        if not self._labels_readable:
+            return issues
+        for split in SPLITS:
+            issues += self._load(split, keep=False)[1]
+        location = relative(self.split_file("test"), self.root)
+        for name in sorted(self._split_videos("train") & self._split_videos("test")):
+            issues.append(Issue(
+                "warning", location, f"video {name!r} is in both the train and the test split; results will be optimistic"
+            ))
+        return issues
 
     @property
     def classes(self) -> list[str]:  # type: ignore[override]

@@ -38,14 +38,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from mmfuse.data.base import FileDescribedDataset
+from mmfuse.data.base import FileDescribedDataset, check_split
 from mmfuse.data.issues import Issue, raise_on_errors
 from mmfuse.data.readers import check_options, error, open_array, read_mapping, relative, warning
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError, DataError
 from mmfuse.registry import register_dataset
 
-SPLITS = ("train", "test")
 LEVELS = {"coarse": ("mapping_l2_changed.txt", 1), "fine": ("mapping_l3_changed.txt", 2)}  # file, field
 MODALITY_FOLDERS = {"rgb": "features_img", "depth": "features_depth"}
 _DIGITS = re.compile(r"[0-9]+")
@@ -353,20 +352,15 @@ class DaraiDataset(FileDescribedDataset):
         self._class_index = {name: i for i, name in enumerate(self._classes)}
 
     def split_file(self, split: str) -> Path:
-        if split not in SPLITS:
-            raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+        check_split(split)
         return self.root / "splits" / f"{split if split == 'train' else self.test_split}_split.txt"
 
-    @property
-    def feature_dims(self) -> dict[str, int]:
-        """Widths of the first train recording's feature files (reads only their headers)."""
-        self._checked()
-        if len(self._dims) < len(self._modalities):
-            recordings, issues = self._recordings("train")
-            raise_on_errors(issues)
-            for modality in self._modalities:
-                raise_on_errors(self._read_modality(recordings[0], modality, None)[1])
-        return {modality: self._dims[modality] for modality in self._modalities}
+    def _read_widths(self, modalities: list[str]) -> None:
+        """From the first train recording's feature files (reads only their headers)."""
+        recordings, issues = self._recordings("train")
+        raise_on_errors(issues)
+        for modality in modalities:
+            raise_on_errors(self._read_modality(recordings[0], modality, None)[1])
 
     def _sequences_of(self, video: str) -> list[int]:
         """Sequence numbers of ``video`` in ``groundTruth_img/`` (``<video>_<seq>.txt``), ascending."""
@@ -511,18 +505,5 @@ class DaraiDataset(FileDescribedDataset):
                 videos.append(Video(recording.name, features, labels, sample_rate=self.sample_rate, meta=meta))
         return videos, issues
 
-    def validate(self) -> list[Issue]:
-        issues = list(self._setup_issues)
-        if not self._labels_readable:
-            return issues
-        for split in SPLITS:
-            issues += self._load(split, keep=False)[1]
-        train, test = (
-            {item.video for item in read_r3d_split(self.split_file(s), "", self.layout)[0]} for s in SPLITS
-        )
-        for name in sorted(train & test):
-            issues.append(warning(
-                relative(self.split_file("test"), self.root),
-                f"video {name!r} is in both the train and the test split; results will be optimistic",
-            ))
-        return issues
+    def _split_videos(self, split: str) -> set[str]:
+        return {item.video for item in read_r3d_split(self.split_file(split), "", self.layout)[0]}

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mmfuse.data.base import FileDescribedDataset
+from mmfuse.data.base import FileDescribedDataset, check_split
 from mmfuse.data.issues import Issue, raise_on_errors
 from mmfuse.data.readers import (
     Layout,
@@ -36,7 +36,6 @@ from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError, DataError
 from mmfuse.registry import register_dataset
 
-SPLITS = ("train", "test")
 
 
 @register_dataset("folder")
@@ -106,24 +105,17 @@ class FolderDataset(FileDescribedDataset):
             issues.append(error("features", "dataset.modalities is empty; name at least one, or null for all"))
         return requested, issues
 
-    def split_file(self, split: str) -> Path:
-        if split not in SPLITS:
-            raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-        return self.root / "splits" / f"{split}.split{self.split}.bundle"
+    def _read_widths(self, modalities: list[str]) -> None:
+        """From the first train video's feature files (reads one file per modality)."""
+        entries, issues = self._split_entries("train")
+        raise_on_errors(issues)
+        lineno, name = entries[0]
+        listed_at = f"{relative(self.split_file('train'), self.root)}:{lineno}"
+        for modality in modalities:
+            raise_on_errors(self._read_modality(name, modality, None, listed_at)[1])
 
-    @property
-    def feature_dims(self) -> dict[str, int]:
-        """Widths of the first train video's feature files (reads one file per modality)."""
-        self._checked()
-        if not self._dims:
-            entries, issues = self._split_entries("train")
-            raise_on_errors(issues)
-            lineno, name = entries[0]
-            listed_at = f"{relative(self.split_file('train'), self.root)}:{lineno}"
-            for modality in self._modalities:
-                _, issues = self._read_modality(name, modality, None, listed_at)
-                raise_on_errors(issues)
-        return dict(self._dims)
+    def split_file(self, split: str) -> Path:
+        return self.root / "splits" / f"{check_split(split)}.split{self.split}.bundle"
 
     def _split_entries(self, split: str) -> tuple[list[tuple[int, str]], list[Issue]]:
         path = self.split_file(split)
@@ -173,17 +165,5 @@ class FolderDataset(FileDescribedDataset):
                 videos.append(Video(name, features, labels, sample_rate=self.sample_rate, meta={"split": split}))
         return videos, issues
 
-    def validate(self) -> list[Issue]:
-        issues = list(self._setup_issues)
-        if not self._labels_readable:
-            return issues
-        for split in SPLITS:
-            issues += self._load(split, keep=False)[1]
-        train, test = ({name for _, name in self._split_entries(split)[0]} for split in SPLITS)
-        for name in sorted(train & test):
-            issues.append(Issue(
-                "warning",
-                relative(self.split_file("test"), self.root),
-                f"video {name!r} is in both the train and the test split; results will be optimistic",
-            ))
-        return issues
+    def _split_videos(self, split: str) -> set[str]:
+        return {name for _, name in self._split_entries(split)[0]}

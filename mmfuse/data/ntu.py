@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mmfuse.data.base import CheckedDataset
+from mmfuse.data.base import SPLITS, CheckedDataset, check_split
 from mmfuse.data.issues import Issue, raise_on_errors
 from mmfuse.data.readers import Layout, check_options, error, fit_length, read_modality_features, relative, warning
 from mmfuse.data.skeleton import STREAMS, check_streams, skeleton_streams
@@ -81,7 +81,6 @@ JOINT_VALUES = 12
 FEATURE_MODALITIES: tuple[str, ...] = ("rgb", "depth", "ir")
 SKELETON_FOLDER = "nturgb+d_skeletons"
 SAMPLE = re.compile(r"S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
-SPLITS = ("train", "test")
 
 # Published protocols. NTU RGB+D (Shahroudy et al., CVPR 2016): cross-subject trains on these 20
 # performers, cross-view on cameras 2 and 3. NTU RGB+D 120 (Liu et al., TPAMI 2019): cross-subject
@@ -419,23 +418,16 @@ class NTUDataset(CheckedDataset):
 
     def samples(self, split: str) -> list[Sample]:
         """Every sample of ``split`` (``"train"`` or ``"test"``) found on disk, sorted by name."""
-        if split not in SPLITS:
-            raise ConfigError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+        check_split(split)
         return [s for s in self._samples if self.is_train(s) == (split == "train")]
 
-    @property
-    def feature_dims(self) -> dict[str, int]:
-        """75 per skeleton stream; a feature modality's width from the first train sample's file."""
-        self._checked()
-        missing = [m for m in self.modalities if m not in self._dims]
-        if missing:
-            first = self.samples("train")[:1]
-            if not first:
-                raise_on_errors([self._empty_split("train")])
-            for modality in missing:
-                _, issues = self._read_features(first[0], modality, None)
-                raise_on_errors(issues)
-        return {m: self._dims[m] for m in self.modalities}
+    def _read_widths(self, modalities: list[str]) -> None:
+        """A feature modality's width from the first train sample's file (skeleton streams: 75, known)."""
+        first = self.samples("train")[:1]
+        if not first:
+            raise_on_errors([self._empty_split("train")])
+        for modality in modalities:
+            raise_on_errors(self._read_features(first[0], modality, None)[1])
 
     def _read_features(
         self, sample: Sample, modality: str, num_frames: int | None

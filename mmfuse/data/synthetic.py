@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mmfuse.data.base import DatasetAdapter
+from mmfuse.data.base import DatasetAdapter, check_split
 from mmfuse.data.issues import Issue
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError
@@ -107,8 +107,7 @@ class SyntheticDataset(DatasetAdapter):
         return dict(self._dims)
 
     def videos(self, split: str) -> list[Video]:
-        if split not in SPLIT_STREAMS:
-            raise ConfigError(f"split must be one of {', '.join(SPLIT_STREAMS)}, got {split!r}")
+        check_split(split)
         return [
             self._video(f"{split}{i:04d}", np.random.default_rng([self.seed, SPLIT_STREAMS[split], i]))
             for i in range(self.num_videos[split])

@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mmfuse.data.base import CheckedDataset
+from mmfuse.data.base import CheckedDataset, check_split
 from mmfuse.data.issues import Issue, raise_on_errors
 from mmfuse.data.readers import Layout, check_options, error, read_modality_features, relative, warning
 from mmfuse.data.skeleton import STREAMS, check_streams, skeleton_streams
@@ -228,18 +228,13 @@ class UTKinectDataset(CheckedDataset):
         self._class_index = {name: i for i, name in enumerate(self.classes)}
         self._dims: dict[str, int] = {m: 3 * NUM_JOINTS for m in self.modalities if m in STREAMS}
 
-    @property
-    def feature_dims(self) -> dict[str, int]:
-        missing = [m for m in self.modalities if m not in self._dims]
-        if missing:
-            sequence = self._sequences("train")[0]
-            for modality in missing:
-                raise_on_errors(self._read_feature(sequence, modality, None)[1])
-        return {m: self._dims[m] for m in self.modalities}
+    def _read_widths(self, modalities: list[str]) -> None:
+        sequence = self._sequences("train")[0]
+        for modality in modalities:
+            raise_on_errors(self._read_feature(sequence, modality, None)[1])
 
     def _sequences(self, split: str) -> list[str]:
-        if split not in ("train", "test"):
-            raise ConfigError(f"split must be train or test, got {split!r}")
+        check_split(split)
         found = sorted(
             match.group(0)
             for path in (self.root / "joints").glob("joints_s*_e*.txt")
