@@ -10,7 +10,6 @@ import torch
 import yaml
 
 from mmfuse.errors import ConfigError
-from mmfuse.fusion.afft import causal_attention
 from mmfuse.registry import FUSIONS, create_fusion
 
 B, T, D = 2, 7, 16
@@ -103,8 +102,9 @@ def test_sa_defaults_follow_afft():
     fuser = create_fusion("afft_sa", modalities=MODS[:2], dim=64)
     assert len(fuser.blocks) == 6 and fuser.blocks[0].attn.heads == 4
     assert fuser.modality_embedding is None and not fuser.cross_modal_mask
-    assert fuser.blocks[0].attn.qkv.bias is None
-    assert fuser.blocks[0].drop_path.p == 0 and fuser.blocks[-1].drop_path.p == pytest.approx(0.1)
+    assert fuser.blocks[0].attn.qkv.bias is None and fuser.blocks[0].norm1.eps == 1e-6
+    assert isinstance(fuser.blocks[0].drop_path, torch.nn.Identity)  # stochastic depth 0 in the first block
+    assert fuser.blocks[-1].drop_path.drop_prob == pytest.approx(0.1)
 
 
 @pytest.mark.parametrize("name", ["afft_sa", "afft_sa_notoken"])
@@ -219,6 +219,8 @@ def test_tsa_window_limits_the_receptive_field():
 @pytest.mark.parametrize("window", [None, 1, 3, 7, 20])
 @pytest.mark.parametrize(("mq", "mk"), [(2, 2), (1, 1), (1, 3)])
 def test_causal_attention_matches_a_dense_band_reference(window, mq, mk):
+    """The temporal fusers' attention: frame t sees the valid frames t-window+1 .. t."""
+    causal = create_fusion("afft_tsa", modalities=MODS[:2], dim=D, window=window)._causal
     g = torch.Generator().manual_seed(0)
     heads, d = 2, 4
     q = torch.randn(B, heads, T, mq, d, generator=g)
@@ -226,7 +228,7 @@ def test_causal_attention_matches_a_dense_band_reference(window, mq, mk):
     v = torch.randn(B, heads, T, mk, d, generator=g)
     valid = torch.ones(B, T, dtype=torch.bool)
     valid[1, 5:] = False
-    out = causal_attention(q, k, v, 0.0, valid, window)
+    out = causal(valid)(q, k, v, 0.0)
     times = torch.arange(T)
     rel = times[:, None] - times[None, :]
     band = (rel >= 0) & (rel < (window or T))
@@ -260,7 +262,7 @@ def test_learned_positions_must_cover_the_window():
     feats, mask = batch(MODS[:2])
     with pytest.raises(ConfigError, match="max_positions=5"):
         fuser(feats, mask)
-    assert fuser.positions.table.weight.shape == (5, D)
+    assert fuser.positions.table.shape == (1, 5, D)
     with pytest.raises(ConfigError, match="position_embedding"):
         create_fusion("afft_ca", modalities=MODS[:2], dim=D, position_embedding="rope")
     with pytest.raises(ConfigError, match="divisible"):
@@ -290,7 +292,7 @@ def test_ca_first_modality_is_the_query():
     # The query stream is the residual path: with the block's branches zeroed, output = LN(query + pos).
     with torch.no_grad():
         for block in ab.blocks:
-            for module in (block.attn.proj, block.cross_attn.proj, block.mlp[2]):
+            for module in (block.attn.proj, block.cross_attn.proj, block.mlp.fc2):
                 module.weight.zero_()
                 module.bias.zero_()
         out = ab(feats, mask).tokens
@@ -334,3 +336,12 @@ def test_config_lists_every_option_with_its_default(name):
     parameters = inspect.signature(FUSIONS.get(name)).parameters
     defaults = {p: v.default for p, v in parameters.items() if p not in ("self", "modalities", "dim")}
     assert cfg == defaults
+
+
+@pytest.mark.parametrize(
+    ("name", "foreign"), [("afft_ca", "depth"), ("afft_sa", "window"), ("afft_tsa", "cross_modal_mask")]
+)
+def test_an_option_of_another_afft_fuser_is_refused(name, foreign):
+    """Each fuser's signature lists exactly its options, so the registry refuses the others by name."""
+    with pytest.raises(ConfigError, match=f"has no option '{foreign}'"):
+        create_fusion(name, modalities=MODS[:2], dim=D, **{foreign: 1})
