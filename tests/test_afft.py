@@ -35,17 +35,32 @@ def ref_attention(q, k, v, allowed):
     return scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1) @ v
 
 
+def ref_multihead(attn, x, memory, allowed):
+    """``attn``'s weights written out: queries from ``x``, keys and values from ``memory``, ``[N, L, D]``."""
+    n, length, dim = x.shape
+    w_q, w_k, w_v = attn.qkv.weight.chunk(3)
+
+    def heads(t):
+        return t.view(n, -1, attn.heads, dim // attn.heads).transpose(1, 2)
+
+    a = ref_attention(heads(x @ w_q.T), heads(memory @ w_k.T), heads(memory @ w_v.T), allowed)
+    return attn.proj(a.transpose(1, 2).reshape(n, length, dim))
+
+
 def ref_block(block, x, allowed):
     """AFFT's pre-norm Block on ``[N, L, D]`` written out by hand with the block's weights."""
-    heads = block.attn.heads
-    n, length, dim = x.shape
     h = block.norm1(x)
-    q, k, v = (
-        t.view(n, length, heads, dim // heads).transpose(1, 2) for t in block.attn.qkv(h).chunk(3, dim=-1)
-    )
-    a = ref_attention(q, k, v, allowed).transpose(1, 2).reshape(n, length, dim)
-    x = x + block.attn.proj(a)
+    x = x + ref_multihead(block.attn, h, h, allowed)
     return x + block.mlp(block.norm2(x))
+
+
+def ref_decoder_block(block, x, memory, allowed):
+    """AFFT's pre-norm DecoderBlock on ``[N, L, D]``: self-attention, cross-attention to the
+    LayerNormed ``memory``, MLP, written out by hand with the block's weights."""
+    h = block.norm1(x)
+    x = x + ref_multihead(block.attn, h, h, allowed)
+    x = x + ref_multihead(block.cross_attn, block.norm2(x), block.norm_memory(memory), allowed)
+    return x + block.mlp(block.norm3(x))
 
 
 def ref_frame_fuser(fuser, feats, mask):
@@ -278,6 +293,26 @@ def test_ca_has_one_decoder_block_per_attended_modality_and_refuses_one_modality
     with pytest.raises(ConfigError, match="at least 2 modalities"):
         create_fusion("afft_ca", modalities=["rgb"], dim=D)
     assert FUSIONS.get("afft_ca").min_modalities == 2
+
+
+@pytest.mark.parametrize("window", [None, 2])
+def test_ca_matches_a_hand_written_reference(window):
+    torch.manual_seed(0)
+    fuser = create_fusion("afft_ca", modalities=MODS, dim=D, window=window).eval()
+    feats, mask = batch(MODS)
+    with torch.no_grad():
+        for p in fuser.parameters():  # LayerNorms start at unit weight and zero bias: make every weight count
+            p.add_(0.1 * torch.randn_like(p))
+        out = fuser(feats, mask).tokens
+        positions = fuser.positions(T, feats["rgb"])
+        query, *memories = (torch.where(mask[..., None], feats[m], 0.0) + positions for m in fuser.modalities)
+        rel = torch.arange(T)[:, None] - torch.arange(T)[None, :]
+        allowed = ((rel >= 0) & (rel < (window or T)))[None] & mask[:, None, :]
+        allowed = (allowed | ~allowed.any(dim=-1, keepdim=True))[:, None]  # [B, 1, T, T]
+        for block, memory in zip(fuser.blocks, memories):  # block i cross-attends to modality i + 1
+            query = ref_decoder_block(block, query, memory, allowed)
+        expected = fuser.norm(query)
+    torch.testing.assert_close(out[mask], expected[mask], rtol=1e-5, atol=1e-5)
 
 
 def test_ca_first_modality_is_the_query():
