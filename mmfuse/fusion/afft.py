@@ -132,13 +132,13 @@ class _AFFTFuser(Fuser):
         self.block_options = dict(
             heads=heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, dropout=dropout, attn_dropout=attn_dropout, eps=_EPS
         )
-        self.drop_path = drop_path
+        self.drop_path_rate = drop_path
         self.embed_drop = nn.Dropout(embed_dropout)
 
     def _build(self, block: type[Block] | type[DecoderBlock], depth: int, **options: Any) -> None:
         """``depth`` blocks, stochastic depth rising linearly from 0 to ``drop_path``, a final
         LayerNorm; then the official init of every Linear."""
-        rates = torch.linspace(0, self.drop_path, depth).tolist() if depth else []
+        rates = torch.linspace(0, self.drop_path_rate, depth).tolist() if depth else []
         self.blocks = nn.ModuleList(
             block(self.dim, drop_path=rate, **self.block_options, **options) for rate in rates
         )
