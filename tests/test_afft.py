@@ -10,7 +10,6 @@ import torch
 import yaml
 
 from mmfuse.errors import ConfigError
-from mmfuse.fusion.afft import causal_attention
 from mmfuse.registry import FUSIONS, create_fusion
 
 B, T, D = 2, 7, 16
@@ -36,17 +35,32 @@ def ref_attention(q, k, v, allowed):
     return scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1) @ v
 
 
+def ref_multihead(attn, x, memory, allowed):
+    """``attn``'s weights written out: queries from ``x``, keys and values from ``memory``, ``[N, L, D]``."""
+    n, length, dim = x.shape
+    w_q, w_k, w_v = attn.qkv.weight.chunk(3)
+
+    def heads(t):
+        return t.view(n, -1, attn.heads, dim // attn.heads).transpose(1, 2)
+
+    a = ref_attention(heads(x @ w_q.T), heads(memory @ w_k.T), heads(memory @ w_v.T), allowed)
+    return attn.proj(a.transpose(1, 2).reshape(n, length, dim))
+
+
 def ref_block(block, x, allowed):
     """AFFT's pre-norm Block on ``[N, L, D]`` written out by hand with the block's weights."""
-    heads = block.attn.heads
-    n, length, dim = x.shape
     h = block.norm1(x)
-    q, k, v = (
-        t.view(n, length, heads, dim // heads).transpose(1, 2) for t in block.attn.qkv(h).chunk(3, dim=-1)
-    )
-    a = ref_attention(q, k, v, allowed).transpose(1, 2).reshape(n, length, dim)
-    x = x + block.attn.proj(a)
+    x = x + ref_multihead(block.attn, h, h, allowed)
     return x + block.mlp(block.norm2(x))
+
+
+def ref_decoder_block(block, x, memory, allowed):
+    """AFFT's pre-norm DecoderBlock on ``[N, L, D]``: self-attention, cross-attention to the
+    LayerNormed ``memory``, MLP, written out by hand with the block's weights."""
+    h = block.norm1(x)
+    x = x + ref_multihead(block.attn, h, h, allowed)
+    x = x + ref_multihead(block.cross_attn, block.norm2(x), block.norm_memory(memory), allowed)
+    return x + block.mlp(block.norm3(x))
 
 
 def ref_frame_fuser(fuser, feats, mask):
@@ -103,8 +117,9 @@ def test_sa_defaults_follow_afft():
     fuser = create_fusion("afft_sa", modalities=MODS[:2], dim=64)
     assert len(fuser.blocks) == 6 and fuser.blocks[0].attn.heads == 4
     assert fuser.modality_embedding is None and not fuser.cross_modal_mask
-    assert fuser.blocks[0].attn.qkv.bias is None
-    assert fuser.blocks[0].drop_path.p == 0 and fuser.blocks[-1].drop_path.p == pytest.approx(0.1)
+    assert fuser.blocks[0].attn.qkv.bias is None and fuser.blocks[0].norm1.eps == 1e-6
+    assert isinstance(fuser.blocks[0].drop_path, torch.nn.Identity)  # stochastic depth 0 in the first block
+    assert fuser.blocks[-1].drop_path.drop_prob == pytest.approx(0.1)
 
 
 @pytest.mark.parametrize("name", ["afft_sa", "afft_sa_notoken"])
@@ -219,6 +234,8 @@ def test_tsa_window_limits_the_receptive_field():
 @pytest.mark.parametrize("window", [None, 1, 3, 7, 20])
 @pytest.mark.parametrize(("mq", "mk"), [(2, 2), (1, 1), (1, 3)])
 def test_causal_attention_matches_a_dense_band_reference(window, mq, mk):
+    """The temporal fusers' attention: frame t sees the valid frames t-window+1 .. t."""
+    causal = create_fusion("afft_tsa", modalities=MODS[:2], dim=D, window=window)._causal
     g = torch.Generator().manual_seed(0)
     heads, d = 2, 4
     q = torch.randn(B, heads, T, mq, d, generator=g)
@@ -226,7 +243,7 @@ def test_causal_attention_matches_a_dense_band_reference(window, mq, mk):
     v = torch.randn(B, heads, T, mk, d, generator=g)
     valid = torch.ones(B, T, dtype=torch.bool)
     valid[1, 5:] = False
-    out = causal_attention(q, k, v, 0.0, valid, window)
+    out = causal(valid)(q, k, v, 0.0)
     times = torch.arange(T)
     rel = times[:, None] - times[None, :]
     band = (rel >= 0) & (rel < (window or T))
@@ -260,7 +277,7 @@ def test_learned_positions_must_cover_the_window():
     feats, mask = batch(MODS[:2])
     with pytest.raises(ConfigError, match="max_positions=5"):
         fuser(feats, mask)
-    assert fuser.positions.table.weight.shape == (5, D)
+    assert fuser.positions.table.shape == (1, 5, D)
     with pytest.raises(ConfigError, match="position_embedding"):
         create_fusion("afft_ca", modalities=MODS[:2], dim=D, position_embedding="rope")
     with pytest.raises(ConfigError, match="divisible"):
@@ -278,6 +295,26 @@ def test_ca_has_one_decoder_block_per_attended_modality_and_refuses_one_modality
     assert FUSIONS.get("afft_ca").min_modalities == 2
 
 
+@pytest.mark.parametrize("window", [None, 2])
+def test_ca_matches_a_hand_written_reference(window):
+    torch.manual_seed(0)
+    fuser = create_fusion("afft_ca", modalities=MODS, dim=D, window=window).eval()
+    feats, mask = batch(MODS)
+    with torch.no_grad():
+        for p in fuser.parameters():  # LayerNorms start at unit weight and zero bias: make every weight count
+            p.add_(0.1 * torch.randn_like(p))
+        out = fuser(feats, mask).tokens
+        positions = fuser.positions(T, feats["rgb"])
+        query, *memories = (torch.where(mask[..., None], feats[m], 0.0) + positions for m in fuser.modalities)
+        rel = torch.arange(T)[:, None] - torch.arange(T)[None, :]
+        allowed = ((rel >= 0) & (rel < (window or T)))[None] & mask[:, None, :]
+        allowed = (allowed | ~allowed.any(dim=-1, keepdim=True))[:, None]  # [B, 1, T, T]
+        for block, memory in zip(fuser.blocks, memories):  # block i cross-attends to modality i + 1
+            query = ref_decoder_block(block, query, memory, allowed)
+        expected = fuser.norm(query)
+    torch.testing.assert_close(out[mask], expected[mask], rtol=1e-5, atol=1e-5)
+
+
 def test_ca_first_modality_is_the_query():
     torch.manual_seed(0)
     ab = create_fusion("afft_ca", modalities=["rgb", "depth"], dim=D).eval()
@@ -290,7 +327,7 @@ def test_ca_first_modality_is_the_query():
     # The query stream is the residual path: with the block's branches zeroed, output = LN(query + pos).
     with torch.no_grad():
         for block in ab.blocks:
-            for module in (block.attn.proj, block.cross_attn.proj, block.mlp[2]):
+            for module in (block.attn.proj, block.cross_attn.proj, block.mlp.fc2):
                 module.weight.zero_()
                 module.bias.zero_()
         out = ab(feats, mask).tokens
@@ -334,3 +371,12 @@ def test_config_lists_every_option_with_its_default(name):
     parameters = inspect.signature(FUSIONS.get(name)).parameters
     defaults = {p: v.default for p, v in parameters.items() if p not in ("self", "modalities", "dim")}
     assert cfg == defaults
+
+
+@pytest.mark.parametrize(
+    ("name", "foreign"), [("afft_ca", "depth"), ("afft_sa", "window"), ("afft_tsa", "cross_modal_mask")]
+)
+def test_an_option_of_another_afft_fuser_is_refused(name, foreign):
+    """Each fuser's signature lists exactly its options, so the registry refuses the others by name."""
+    with pytest.raises(ConfigError, match=f"has no option '{foreign}'"):
+        create_fusion(name, modalities=MODS[:2], dim=D, **{foreign: 1})

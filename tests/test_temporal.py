@@ -9,8 +9,9 @@ import torch
 
 from mmfuse.errors import ConfigError
 from mmfuse.models import AnticipationDecoder, MultimodalBackbone, build_backbone
+from mmfuse.models.attention import banded, dense
+from mmfuse.models.positions import sinusoidal_encoding
 from mmfuse.temporal.tcn import MaskDropout
-from mmfuse.temporal.transformer import sinusoidal_encoding
 from mmfuse.registry import FUSIONS, TEMPORAL_MODELS, create_task, create_temporal_model, list_fusions, list_temporal_models
 from mmfuse.tasks.base import Batch, TaskModel
 from mmfuse.tasks.segmentation import smoothing_loss
@@ -149,22 +150,23 @@ def test_transformer_rejects_bad_options() -> None:
 def test_transformer_blocks_of_the_paper_and_of_the_official_code() -> None:
     """R3D App. C (Eq. 53-55) and the official post-norm blocks, a learned position table; lengths
     past the table share its last row, and a video's output is the same alone or padded in a batch."""
-    x = torch.randn(1, 5, DIM)
-    valid = torch.ones(1, 5, dtype=torch.bool)
+    x = torch.randn(1, 5, 1, DIM)  # one token per frame
+    attend = banded(torch.ones(1, 5, dtype=torch.bool), 512, 512)
     paper = build("transformer", norm="paper").eval()
     block = paper.blocks[0]
+    assert block.placement == "paper" and block.attn.qkv.bias is not None
     with torch.no_grad():
-        z = block.norm1(x) + block.attn(block.norm1(x), valid)  # Eq. 53
-        torch.testing.assert_close(block(x, valid), block.norm2(z + block.mlp(z)))  # Eq. 54
+        z = block.norm1(x) + block.attn(block.norm1(x), attend)  # Eq. 53
+        torch.testing.assert_close(block(x, attend), block.norm2(z + block.mlp(z)))  # Eq. 54
     assert isinstance(paper.norm, torch.nn.LayerNorm)  # Eq. 55
     model = build("transformer", norm="post", positions="learned", max_positions=50).eval()
-    assert isinstance(model.norm, torch.nn.Identity) and model.learned_positions.shape == (1, 50, DIM)
+    assert isinstance(model.norm, torch.nn.Identity) and model.positions.table.shape == (1, 50, DIM)
     block = model.blocks[0]
     with torch.no_grad():
-        after_attention = block.norm1(x + block.attn(x, valid))
-        torch.testing.assert_close(block(x, valid), block.norm2(after_attention + block.mlp(after_attention)))
-        table = model.position_table(80, x)
-        torch.testing.assert_close(table[49:], model.learned_positions[0, 49].expand(31, DIM))
+        after_attention = block.norm1(x + block.attn(x, attend))
+        torch.testing.assert_close(block(x, attend), block.norm2(after_attention + block.mlp(after_attention)))
+        table = model.positions(80, x)
+        torch.testing.assert_close(table[49:], model.positions.table[0, 49].expand(31, DIM))
         x = torch.randn(2, 80, IN)
         mask = torch.ones(2, 80, dtype=torch.bool)
         mask[1, 60:] = False
@@ -340,11 +342,12 @@ def test_anticipation_decoder_post_norm_layer_and_bad_options() -> None:
     layer = AnticipationDecoder(DIM, num_classes=5, layers=1, heads=4, norm="post").eval().layers[0]
     tgt, qpos = torch.randn(2, 8, DIM), torch.randn(2, 8, DIM)
     memory, mpos = torch.randn(2, 10, DIM), torch.randn(2, 10, DIM)
-    padding = torch.zeros(2, 10, dtype=torch.bool)
     with torch.no_grad():
-        x = layer.norm1(tgt + layer.self_attn(tgt + qpos, tgt + qpos, tgt)[0])
-        x = layer.norm2(x + layer.cross_attn(x + qpos, memory + mpos, memory)[0])
-        torch.testing.assert_close(layer(tgt, qpos, memory, mpos, padding), layer.norm3(x + layer.mlp(x)))
+        x = layer.norm1(tgt + layer.attn(tgt + qpos, dense(), key=tgt + qpos, value=tgt))
+        x = layer.norm2(x + layer.cross_attn(x + qpos, dense(), key=memory + mpos, value=memory))
+        torch.testing.assert_close(
+            layer(tgt, memory, dense(), pos=qpos, memory_pos=mpos), layer.norm3(x + layer.mlp(x))
+        )
     for options, match in [({"norm": "sandwich"}, "decoder_norm"), ({"positions": "rope"}, "decoder_positions")]:
         with pytest.raises(ConfigError, match=match):
             AnticipationDecoder(DIM, num_classes=5, **options)

@@ -18,7 +18,11 @@ the attention projection and after the MLP, attention-weight dropout, stochastic
 linearly from 0 to ``drop_path`` over the blocks, dropout on the embedded input, a final
 LayerNorm, truncated-normal(0.02) init of every Linear (biases 0) and of the learned token and
 embeddings; the defaults of its fuser configs (``conf/model/fuser/*.yaml``: depth 6, 4 heads,
-all dropout rates 0.1, modality embeddings off for SA and on for T-SA).
+all dropout rates 0.1, modality embeddings off for SA and on for T-SA). The blocks are the shared
+:class:`~mmfuse.models.attention.Block` and :class:`~mmfuse.models.attention.DecoderBlock` (pre-norm,
+the CA-Fuser's with a LayerNorm on the attended modality), with timm's MLP and stochastic depth as
+in the official code; the four fusers share one constructor for the options of their blocks
+(:class:`_AFFTFuser`), the temporal two another for positions and the causal window.
 
 Where this module differs, and why:
 
@@ -39,25 +43,19 @@ Where this module differs, and why:
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+import inspect
+from typing import Any, Mapping, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmfuse.errors import ConfigError
 from mmfuse.fusion.base import FusionOutput, Fuser
-from mmfuse.models.attention import band_attention, guard
-from mmfuse.temporal.transformer import sinusoidal_encoding
+from mmfuse.models.attention import Attend, Block, DecoderBlock, banded, dense, others
+from mmfuse.models.positions import KINDS, Positions
 from mmfuse.registry import register_fusion
 
-# attend(q, k, v, dropout_p) -> out; q [N, H, *tokens_q, d], k/v [N, H, *tokens_k, d].
-Attend = Callable[[Tensor, Tensor, Tensor, float], Tensor]
-
 _EPS = 1e-6  # LayerNorm eps of the official code
-
-
-# --------------------------------------------------------------------------- building blocks
 
 
 def _init_weights(module: nn.Module) -> None:
@@ -68,120 +66,15 @@ def _init_weights(module: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
-class DropPath(nn.Module):
-    """Stochastic depth: drop a residual branch for a whole sample (dim 0) with probability ``p``."""
-
-    def __init__(self, p: float) -> None:
-        super().__init__()
-        self.p = p
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.p == 0.0 or not self.training:
-            return x
-        keep = 1.0 - self.p
-        shape = (x.shape[0],) + (1,) * (x.ndim - 1)
-        return x * x.new_empty(shape).bernoulli_(keep).div_(keep)
-
-
-class Attention(nn.Module):
-    """Multi-head (self- or cross-) attention over a token grid ``[N, *tokens, dim]``.
-
-    The grid's layout (and hence which token may attend to which) is the ``attend``
-    function's business; this module only projects, splits heads and merges them back.
-    """
-
-    def __init__(self, dim: int, heads: int, qkv_bias: bool, attn_dropout: float, dropout: float,
-                 cross: bool = False) -> None:
-        super().__init__()
-        self.heads = heads
-        self.attn_dropout = attn_dropout
-        self.cross = cross
-        if cross:
-            self.q = nn.Linear(dim, dim, bias=qkv_bias)
-            self.kv = nn.Linear(dim, 2 * dim, bias=qkv_bias)
-        else:
-            self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
-        self.proj = nn.Linear(dim, dim)
-        self.drop = nn.Dropout(dropout)
-
-    def _split(self, x: Tensor) -> Tensor:  # [N, *S, H*d] -> [N, H, *S, d]
-        return x.unflatten(-1, (self.heads, -1)).movedim(-2, 1)
-
-    def forward(self, x: Tensor, attend: Attend, mem: Tensor | None = None) -> Tensor:
-        if self.cross:
-            q = self._split(self.q(x))
-            k, v = (self._split(t) for t in self.kv(mem).chunk(2, dim=-1))
-        else:
-            q, k, v = (self._split(t) for t in self.qkv(x).chunk(3, dim=-1))
-        out = attend(q, k, v, self.attn_dropout if self.training else 0.0)
-        return self.drop(self.proj(out.movedim(1, -2).flatten(-2)))
-
-
-class Mlp(nn.Sequential):
-    def __init__(self, dim: int, mlp_ratio: float, dropout: float) -> None:
-        hidden = int(dim * mlp_ratio)
-        super().__init__(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim), nn.Dropout(dropout))
-
-
-class Block(nn.Module):
-    """Pre-norm encoder block: ``x + MHSA(LN(x))``, then ``x + MLP(LN(x))`` (AFFT's ``Block``)."""
-
-    def __init__(self, dim: int, heads: int, mlp_ratio: float, qkv_bias: bool, dropout: float,
-                 attn_dropout: float, drop_path: float) -> None:
-        super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=_EPS)
-        self.attn = Attention(dim, heads, qkv_bias, attn_dropout, dropout)
-        self.norm2 = nn.LayerNorm(dim, eps=_EPS)
-        self.mlp = Mlp(dim, mlp_ratio, dropout)
-        self.drop_path = DropPath(drop_path)
-
-    def forward(self, x: Tensor, attend: Attend) -> Tensor:
-        x = x + self.drop_path(self.attn(self.norm1(x), attend))
-        return x + self.drop_path(self.mlp(self.norm2(x)))
-
-
-class DecoderBlock(nn.Module):
-    """Pre-norm decoder block (AFFT's ``DecoderBlock``): self-attention, cross-attention to ``mem``, MLP."""
-
-    def __init__(self, dim: int, heads: int, mlp_ratio: float, qkv_bias: bool, dropout: float,
-                 attn_dropout: float, drop_path: float) -> None:
-        super().__init__()
-        self.norm_self = nn.LayerNorm(dim, eps=_EPS)
-        self.attn = Attention(dim, heads, qkv_bias, attn_dropout, dropout)
-        self.norm_q = nn.LayerNorm(dim, eps=_EPS)
-        self.norm_kv = nn.LayerNorm(dim, eps=_EPS)
-        self.cross_attn = Attention(dim, heads, qkv_bias, attn_dropout, dropout, cross=True)
-        self.norm_mlp = nn.LayerNorm(dim, eps=_EPS)
-        self.mlp = Mlp(dim, mlp_ratio, dropout)
-        self.drop_path = DropPath(drop_path)
-
-    def forward(self, x: Tensor, mem: Tensor, attend: Attend) -> Tensor:
-        x = x + self.drop_path(self.attn(self.norm_self(x), attend))
-        x = x + self.drop_path(self.cross_attn(self.norm_q(x), attend, mem=self.norm_kv(mem)))
-        return x + self.drop_path(self.mlp(self.norm_mlp(x)))
-
-
-def causal_attention(q: Tensor, k: Tensor, v: Tensor, dropout_p: float, valid: Tensor,
-                     window: int | None = None) -> Tensor:
-    """Attention over time where the query at frame t sees valid keys at frames ``t' <= t``.
-
-    ``q`` is ``[B, H, T, Mq, d]`` (``Mq`` tokens per frame), ``k``/``v`` ``[B, H, T, Mk, d]``,
-    ``valid`` ``bool[B, T]``. Every query token of frame t sees every key token of frames
-    ``max(0, t - window + 1) .. t`` (all of ``0 .. t`` when ``window`` is None), computed in
-    blocks (``band_attention``) so that with a window cost and memory are linear in T.
-    """
-    return band_attention(q, k, v, valid, None if window is None else window - 1, 0, dropout_p)
-
-
-def _check(name: str, dim: int, heads: int, depth: int | None = None, window: int | None = None,
+def _check(name: str, dim: int, heads: int | None = None, depth: int | None = None, window: int | None = None,
            position_embedding: str | None = None, max_positions: int | None = None) -> None:
-    if heads < 1 or dim % heads:
+    if heads is not None and (heads < 1 or dim % heads):
         raise ConfigError(f"fusion {name!r}: dim={dim} is not divisible by heads={heads}")
     if depth is not None and depth < 0:
         raise ConfigError(f"fusion {name!r}: depth must be >= 0, got {depth}")
     if window is not None and window < 1:
         raise ConfigError(f"fusion {name!r}: window must be a positive number of frames or null, got {window}")
-    if position_embedding is not None and position_embedding not in ("sinusoidal", "learned"):
+    if position_embedding is not None and position_embedding not in KINDS:
         raise ConfigError(
             f"fusion {name!r}: position_embedding must be 'sinusoidal' or 'learned', got {position_embedding!r}"
         )
@@ -194,43 +87,38 @@ def _stack(feats: Mapping[str, Tensor], modalities: Sequence[str]) -> tuple[dict
     return embeddings, torch.stack([embeddings[m] for m in modalities], dim=2)  # [B, T, M, D]
 
 
-class _Positions(nn.Module):
-    """Frame position embedding ``[T, dim]``: fixed sinusoids (any T) or a learned table."""
-
-    def __init__(self, name: str, dim: int, kind: str, max_positions: int) -> None:
-        super().__init__()
-        self.name = name
-        self.kind = kind
-        self.max_positions = max_positions
-        self.table = nn.Embedding(max_positions, dim) if kind == "learned" else None
-        if self.table is not None:
-            nn.init.trunc_normal_(self.table.weight, std=0.02)
-
-    def forward(self, t: int, like: Tensor) -> Tensor:
-        if self.table is None:
-            return sinusoidal_encoding(t, like.shape[-1], like.device, like.dtype)
-        if t > self.max_positions:
-            raise ConfigError(
-                f"fusion {self.name!r}: an input of {t} steps exceeds max_positions={self.max_positions}; "
-                f"raise max_positions to at least the longest video, or use position_embedding=sinusoidal"
-            )
-        return self.table.weight[:t]
+def _signature(cls: type) -> inspect.Signature:
+    """The options of ``cls``: those named by the ``__init__`` of each class from :class:`_AFFTFuser`
+    down to ``cls``, in that order, a subclass's default replacing its base's."""
+    parameters: dict[str, inspect.Parameter] = {}
+    for klass in reversed(cls.__mro__[: cls.__mro__.index(_AFFTFuser) + 1]):
+        if "__init__" in vars(klass):
+            for parameter in list(inspect.signature(klass.__init__).parameters.values())[1:]:
+                if parameter.kind is not inspect.Parameter.VAR_KEYWORD:
+                    parameters[parameter.name] = parameter
+    return inspect.Signature(sorted(parameters.values(), key=lambda parameter: parameter.kind))
 
 
-# --------------------------------------------------------------------------- per-frame fusers
+class _AFFTFuser(Fuser):
+    """What the four AFFT fusers share: the options of their blocks, the embedding dropout, the
+    stack of blocks with its final LayerNorm, and the official init.
 
+    A subclass's ``__init__`` names its own options (and any default it changes) and passes the
+    rest on. Its signature, against which the registry checks options and whose defaults the
+    configs list, is assembled from every ``__init__`` up to this one, so each option is written once.
+    """
 
-class _FrameSelfAttention(Fuser):
-    """Shared body of ``afft_sa`` and ``afft_sa_notoken``: per-frame attention over modality tokens."""
-
-    use_token: bool = True
     registered_name: str = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__signature__ = _signature(cls)
 
     def __init__(
         self,
         modalities: Sequence[str],
         dim: int,
-        depth: int = 6,
+        *,
         heads: int = 4,
         mlp_ratio: float = 4.0,
         qkv_bias: bool = False,
@@ -238,35 +126,54 @@ class _FrameSelfAttention(Fuser):
         attn_dropout: float = 0.1,
         embed_dropout: float = 0.1,
         drop_path: float = 0.1,
-        modality_embeddings: bool = False,
-        cross_modal_mask: bool = False,
     ) -> None:
         super().__init__(modalities, dim)
-        _check(self.registered_name, dim, heads, depth)
+        _check(self.registered_name, dim, heads)
+        self.block_options = dict(
+            heads=heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, dropout=dropout, attn_dropout=attn_dropout, eps=_EPS
+        )
+        self.drop_path_rate = drop_path
+        self.embed_drop = nn.Dropout(embed_dropout)
+
+    def _build(self, block: type[Block] | type[DecoderBlock], depth: int, **options: Any) -> None:
+        """``depth`` blocks, stochastic depth rising linearly from 0 to ``drop_path``, a final
+        LayerNorm; then the official init of every Linear."""
+        rates = torch.linspace(0, self.drop_path_rate, depth).tolist() if depth else []
+        self.blocks = nn.ModuleList(
+            block(self.dim, drop_path=rate, **self.block_options, **options) for rate in rates
+        )
+        self.norm = nn.LayerNorm(self.dim, eps=_EPS)
+        self.apply(_init_weights)
+
+
+# --------------------------------------------------------------------------- per-frame fusers
+
+
+class _FrameSelfAttention(_AFFTFuser):
+    """Shared body of ``afft_sa`` and ``afft_sa_notoken``: per-frame attention over modality tokens."""
+
+    use_token: bool = True
+
+    def __init__(
+        self,
+        modalities: Sequence[str],
+        dim: int,
+        *,
+        depth: int = 6,
+        modality_embeddings: bool = False,
+        cross_modal_mask: bool = False,
+        **options: Any,
+    ) -> None:
+        super().__init__(modalities, dim, **options)
+        _check(self.registered_name, dim, depth=depth)
         self.cross_modal_mask = cross_modal_mask
         n_tokens = len(self.modalities) + int(self.use_token)
         self.token = nn.Parameter(torch.zeros(1, 1, dim)) if self.use_token else None
         self.modality_embedding = nn.Parameter(torch.zeros(1, n_tokens, dim)) if modality_embeddings else None
-        self.embed_drop = nn.Dropout(embed_dropout)
-        rates = torch.linspace(0, drop_path, depth).tolist() if depth else []
-        self.blocks = nn.ModuleList(
-            Block(dim, heads, mlp_ratio, qkv_bias, dropout, attn_dropout, rate) for rate in rates
-        )
-        self.norm = nn.LayerNorm(dim, eps=_EPS)
-        self.apply(_init_weights)
+        self._build(Block, depth)
         for p in (self.token, self.modality_embedding):
             if p is not None:
                 nn.init.trunc_normal_(p, std=0.02)
-
-    def _attend(self, n_tokens: int, device: torch.device) -> Attend:
-        mask = None
-        if self.cross_modal_mask:  # the official eye mask: no token attends to itself
-            mask = guard(~torch.eye(n_tokens, dtype=torch.bool, device=device))
-
-        def attend(q: Tensor, k: Tensor, v: Tensor, dropout_p: float) -> Tensor:
-            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
-
-        return attend
 
     def encode(self, x: Tensor) -> Tensor:
         """``[N, M, D]`` modality tokens of N frames -> ``[N, M (+1), D]`` normalised block outputs."""
@@ -275,7 +182,8 @@ class _FrameSelfAttention(Fuser):
         if self.modality_embedding is not None:
             x = x + self.modality_embedding
         x = self.embed_drop(x)
-        attend = self._attend(x.shape[1], x.device)
+        # the official eye mask: no token attends to itself
+        attend = dense(others(x.shape[1], x.device) if self.cross_modal_mask else None)
         for block in self.blocks:
             x = block(x, attend)
         return self.norm(x)
@@ -332,8 +240,48 @@ class AFFTSANoTokenFuser(_FrameSelfAttention):
 # --------------------------------------------------------------------------- temporal fusers
 
 
+class _TemporalFuser(_AFFTFuser):
+    """Shared by ``afft_tsa`` and ``afft_ca``: frame positions and the causal band of frames."""
+
+    def __init__(
+        self,
+        modalities: Sequence[str],
+        dim: int,
+        *,
+        attn_dropout: float = 0.0,
+        position_embedding: str = "sinusoidal",
+        max_positions: int = 512,
+        window: int | None = 512,
+        **options: Any,
+    ) -> None:
+        super().__init__(modalities, dim, attn_dropout=attn_dropout, **options)
+        name = self.registered_name
+        _check(name, dim, window=window, position_embedding=position_embedding, max_positions=max_positions)
+        self.window = window
+        self.max_positions = max_positions
+        self.positions = Positions(dim, position_embedding, max_positions)
+        if self.positions.table is not None:  # AFFT's init of its learned table
+            nn.init.trunc_normal_(self.positions.table, std=0.02)
+
+    def _inputs(self, feats: Mapping[str, Tensor], mask: Tensor) -> tuple[dict[str, Tensor], Tensor]:
+        """The embeddings and the stacked streams ``[B, T, M, D]`` plus frame positions, zero at padded frames."""
+        embeddings, x = _stack(feats, self.modalities)
+        x = torch.where(mask[:, :, None, None], x, 0.0)  # padded inputs (even NaN) never enter a product
+        t = x.shape[1]
+        if self.positions.table is not None and t > self.max_positions:
+            raise ConfigError(
+                f"fusion {self.registered_name!r}: an input of {t} steps exceeds max_positions={self.max_positions}; "
+                f"raise max_positions to at least the longest video, or use position_embedding=sinusoidal"
+            )
+        return embeddings, x + self.positions(t, x)[:, None]
+
+    def _causal(self, mask: Tensor) -> Attend:
+        """Frame t sees the valid frames ``<= t`` (``t-window+1 .. t``), every token of each."""
+        return banded(mask, None if self.window is None else self.window - 1, 0)
+
+
 @register_fusion("afft_tsa")
-class AFFTTSAFuser(Fuser):
+class AFFTTSAFuser(_TemporalFuser):
     """AFFT's T-SA-Fuser: causal joint attention over the T·M tokens of a causal band of frames; per-frame mean.
 
     Each modality token of frame t (plus a frame position embedding and, by default, a
@@ -351,58 +299,33 @@ class AFFTTSAFuser(Fuser):
     causal band of frames each frame attends to, computed in blocks (linear in T).
     """
 
+    registered_name = "afft_tsa"
+
     def __init__(
-        self,
-        modalities: Sequence[str],
-        dim: int,
-        depth: int = 6,
-        heads: int = 4,
-        mlp_ratio: float = 4.0,
-        qkv_bias: bool = False,
-        dropout: float = 0.1,
-        attn_dropout: float = 0.0,
-        embed_dropout: float = 0.1,
-        drop_path: float = 0.1,
-        modality_embeddings: bool = True,
-        position_embedding: str = "sinusoidal",
-        max_positions: int = 512,
-        window: int | None = 512,
+        self, modalities: Sequence[str], dim: int, *, depth: int = 6, modality_embeddings: bool = True, **options: Any
     ) -> None:
-        super().__init__(modalities, dim)
-        _check("afft_tsa", dim, heads, depth, window, position_embedding, max_positions)
-        self.window = window
-        self.positions = _Positions("afft_tsa", dim, position_embedding, max_positions)
+        super().__init__(modalities, dim, **options)
+        _check(self.registered_name, dim, depth=depth)
         self.modality_embedding = (
             nn.Parameter(torch.zeros(len(self.modalities), dim)) if modality_embeddings else None
         )
-        self.embed_drop = nn.Dropout(embed_dropout)
-        rates = torch.linspace(0, drop_path, depth).tolist() if depth else []
-        self.blocks = nn.ModuleList(
-            Block(dim, heads, mlp_ratio, qkv_bias, dropout, attn_dropout, rate) for rate in rates
-        )
-        self.norm = nn.LayerNorm(dim, eps=_EPS)
-        self.apply(_init_weights)
+        self._build(Block, depth)
         if self.modality_embedding is not None:
             nn.init.trunc_normal_(self.modality_embedding, std=0.02)
 
     def forward(self, feats: Mapping[str, Tensor], mask: Tensor) -> FusionOutput:
-        embeddings, x = _stack(feats, self.modalities)  # [B, T, M, D]
-        x = torch.where(mask[:, :, None, None], x, 0.0)  # padded inputs (even NaN) never enter a product
-        x = x + self.positions(x.shape[1], x)[:, None]
+        embeddings, x = self._inputs(feats, mask)  # [B, T, M, D]
         if self.modality_embedding is not None:
             x = x + self.modality_embedding
         x = self.embed_drop(x)
-
-        def attend(q: Tensor, k: Tensor, v: Tensor, dropout_p: float) -> Tensor:
-            return causal_attention(q, k, v, dropout_p, mask, self.window)
-
+        attend = self._causal(mask)
         for block in self.blocks:
             x = block(x, attend)
         return FusionOutput(tokens=self.norm(x).mean(dim=2), embeddings=embeddings)
 
 
 @register_fusion("afft_ca")
-class AFFTCAFuser(Fuser):
+class AFFTCAFuser(_TemporalFuser):
     """AFFT's CA-Fuser: the first modality queries, M-1 causal decoder blocks cross-attend to the others.
 
     The first modality in config order (AFFT: RGB) plus a frame position embedding is the
@@ -419,51 +342,23 @@ class AFFTCAFuser(Fuser):
     ``window`` 512: the causal band of frames each frame attends to (linear in T).
     """
 
+    registered_name = "afft_ca"
     min_modalities = 2
 
-    def __init__(
-        self,
-        modalities: Sequence[str],
-        dim: int,
-        heads: int = 4,
-        mlp_ratio: float = 4.0,
-        qkv_bias: bool = False,
-        dropout: float = 0.1,
-        attn_dropout: float = 0.0,
-        embed_dropout: float = 0.1,
-        drop_path: float = 0.1,
-        position_embedding: str = "sinusoidal",
-        max_positions: int = 512,
-        window: int | None = 512,
-    ) -> None:
+    def __init__(self, modalities: Sequence[str], dim: int, **options: Any) -> None:
         if len(list(modalities)) < 2:
             raise ConfigError(
                 f"fusion 'afft_ca' needs at least 2 modalities (the first is the query, each other one is "
                 f"cross-attended by one decoder block), got {list(modalities)}; use another fuser for one modality"
             )
-        super().__init__(modalities, dim)
-        _check("afft_ca", dim, heads, None, window, position_embedding, max_positions)
-        self.window = window
-        self.positions = _Positions("afft_ca", dim, position_embedding, max_positions)
-        self.embed_drop = nn.Dropout(embed_dropout)
-        depth = len(self.modalities) - 1
-        rates = torch.linspace(0, drop_path, depth).tolist()
-        self.blocks = nn.ModuleList(
-            DecoderBlock(dim, heads, mlp_ratio, qkv_bias, dropout, attn_dropout, rate) for rate in rates
-        )
-        self.norm = nn.LayerNorm(dim, eps=_EPS)
-        self.apply(_init_weights)
+        super().__init__(modalities, dim, **options)
+        self._build(DecoderBlock, len(self.modalities) - 1, norm_memory=True)
 
     def forward(self, feats: Mapping[str, Tensor], mask: Tensor) -> FusionOutput:
-        embeddings, x = _stack(feats, self.modalities)  # [B, T, M, D]
-        x = torch.where(mask[:, :, None, None], x, 0.0)
-        x = self.embed_drop(x + self.positions(x.shape[1], x)[:, None])
-        streams = x.unbind(dim=2)
+        embeddings, x = self._inputs(feats, mask)  # [B, T, M, D]
+        streams = self.embed_drop(x).unbind(dim=2)
         query = streams[0].unsqueeze(2)  # [B, T, 1, D]: one token per frame
-
-        def attend(q: Tensor, k: Tensor, v: Tensor, dropout_p: float) -> Tensor:
-            return causal_attention(q, k, v, dropout_p, mask, self.window)
-
-        for block, mem in zip(self.blocks, streams[1:]):
-            query = block(query, mem.unsqueeze(2), attend)
+        attend = self._causal(mask)
+        for block, memory in zip(self.blocks, streams[1:]):
+            query = block(query, memory.unsqueeze(2), attend)
         return FusionOutput(tokens=self.norm(query.squeeze(2)), embeddings=embeddings)

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from mmfuse.errors import ConfigError
 from mmfuse.fusion.base import FusionOutput, Fuser
+from mmfuse.models.attention import Block, dense, others
 from mmfuse.registry import register_fusion
 
 MODES = ("adaptive", "static")
@@ -121,34 +122,6 @@ class _MaskedBatchNorm(nn.Module):
                 mean, var = self.running_mean[s], self.running_var[s]
             out.append((x - mean) * torch.rsqrt(var + self.eps) * self.weight[s] + self.bias[s])
         return out
-
-
-class _CrossModalBlock(nn.Module):
-    """The official code's fusion block over the M modality tokens of each frame.
-
-    Pre-LayerNorm multi-head self-attention in which each modality token attends only to
-    the other modalities (the diagonal is masked), then a pre-LayerNorm MLP (ratio 4,
-    GELU), both residual (timm's ``Block``, ``qkv_bias=False``); then a LayerNorm.
-    """
-
-    def __init__(self, dim: int, heads: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.norm1 = nn.LayerNorm(dim)
-        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
-        self.attn_proj = nn.Linear(dim, dim)
-        self.norm2 = nn.LayerNorm(dim)
-        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
-        self.norm = nn.LayerNorm(dim)
-
-    def forward(self, z: Tensor) -> Tensor:
-        n, m, d = z.shape
-        others = ~torch.eye(m, dtype=torch.bool, device=z.device)
-        q, k, v = self.qkv(self.norm1(z)).view(n, m, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
-        attended = F.scaled_dot_product_attention(q, k, v, attn_mask=others)
-        z = z + self.attn_proj(attended.transpose(1, 2).reshape(n, m, d))
-        z = z + self.mlp(self.norm2(z))
-        return self.norm(z)
 
 
 @register_fusion("rtf")
@@ -298,12 +271,15 @@ class RankEnhancingTokenFuser(Fuser):
         self.bn = _MaskedBatchNorm(count, dim, self.momentum, self.running_stats) if self.scorer == "bn_gamma" else None
         if self.combine == "stack":
             self.proj = nn.Linear(count * dim, dim)
-            self.block = None
+            self.block = self.norm = None
         else:
             if dim % self.heads:
                 raise ConfigError(f"fusion 'rtf': dim={dim} is not divisible by heads={self.heads}")
             self.proj = None
-            self.block = _CrossModalBlock(dim, self.heads)
+            # The official fusion block: timm's pre-norm Block (qkv without bias, MLP ratio 4, no
+            # dropout) over the M modality tokens of a frame, each attending only to the others; a LayerNorm.
+            self.block = Block(dim, self.heads)
+            self.norm = nn.LayerNorm(dim)
         self.register_buffer("score_ema", torch.zeros(count, dim))
         self.register_buffer("score_steps", torch.zeros((), dtype=torch.long))
         if self.scorer == "grad":
@@ -439,13 +415,14 @@ class RankEnhancingTokenFuser(Fuser):
                 # ∂L/∂x_n = ∂L/∂tokens · W'_n for every modality n at once.
                 tokens.register_hook(lambda g: self._record_grad(g.reshape(-1, g.shape[-1])[valid] @ folded))
         else:
-            assert self.block is not None
+            assert self.block is not None and self.norm is not None
             z = torch.stack(self._blend(xs, beta), dim=2)  # [B, T, M, D]
             if capture and z.requires_grad:
                 b = beta.detach()
                 z.register_hook(lambda g: self._record_grad(self._unblend_grad(g.flatten(0, 1)[valid], b)))
             batch, frames, count, dim = z.shape
-            fused = self.block(F.dropout(z.reshape(-1, count, dim), self.dropout, self.training))
+            z = F.dropout(z.reshape(-1, count, dim), self.dropout, self.training)
+            fused = self.norm(self.block(z, dense(others(count, z.device))))
             tokens = fused.mean(dim=1).view(batch, frames, dim)
         aux = {"rtf_scores": scores, "rtf_selected": selected}
         return FusionOutput(tokens=tokens, embeddings=embeddings, aux=aux)
