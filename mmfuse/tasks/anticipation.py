@@ -277,8 +277,8 @@ class AnticipationTask(Task):
     def predictions(
         self, model: TaskModel, videos: Sequence[Video], modalities: Sequence[str], *, max_len: int, batch_size: int, device: torch.device
     ) -> Iterator[tuple[dict[float, np.ndarray], np.ndarray]]:
-        """Each video's decoded window per observed α, once every window is decoded (the
-        observations of all videos are batched together), and sets ``diagnostics``."""
+        """Each video's decoded windows by observed α, with its ground truth; the observations of
+        all videos are decoded in batches first, and ``diagnostics`` set, before the first is yielded."""
         predictions: dict[str, dict[float, np.ndarray]] = {v.name: {} for v in videos}
         observations = []
         empty = 0  # windows whose first query predicts the end: decoded by the fallback
