@@ -56,14 +56,20 @@ def assert_json_matches(out: str, expected: dict[str, float]) -> None:
         assert scores[key] == pytest.approx(value, abs=1e-6), key
 
 
+def folders(root: Path) -> tuple[Path, Path]:
+    """New ground-truth and prediction folders under ``root``."""
+    gt_dir, pred_dir = root / "groundTruth", root / "results"
+    gt_dir.mkdir()
+    pred_dir.mkdir()
+    return gt_dir, pred_dir
+
+
 def make_segmentation(
     root: Path, seed: int, pred_classes: list[str], mstcn_format: bool = False, truth_classes: list[str] = CLASSES
 ) -> tuple[Path, Path, list, list]:
     """Ground truth and predictions in both formats (plain .txt and MS-TCN output), or MS-TCN's only."""
     rng = np.random.default_rng(seed)
-    gt_dir, pred_dir = root / "groundTruth", root / "results"
-    gt_dir.mkdir()
-    pred_dir.mkdir()
+    gt_dir, pred_dir = folders(root)
     truths, preds = [], []
     for v in range(int(rng.integers(3, 9))):
         truth = random_names(rng, int(rng.integers(1, 300)), truth_classes)
@@ -164,9 +170,7 @@ def test_unknown_prediction_labels_are_wrong_and_stay_distinct(
 
 def make_anticipation(root: Path, seed: int, end_label: str) -> tuple[Path, Path, list, list]:
     rng = np.random.default_rng(seed)
-    gt_dir, pred_dir = root / "groundTruth", root / "results"
-    gt_dir.mkdir()
-    pred_dir.mkdir()
+    gt_dir, pred_dir = folders(root)
     truths, preds = [], []
     for v in range(int(rng.integers(3, 8))):
         num_frames = int(rng.choice([9, 90, 170, rng.integers(1, 600)]))  # 90, 170: short windows

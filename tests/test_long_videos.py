@@ -2,8 +2,8 @@
 
 Default model settings (segmentation runs whole videos through its default ``mstcn``;
 anticipation subsamples the observed part to ``model.max_len``); only the number of videos
-and epochs is small. The metric functions are wrapped to see what the tasks
-hand them: one prediction per frame of every test video.
+and epochs is small. The metrics' ``update`` is wrapped to see what the tasks
+hand it: one prediction per frame of every test video.
 """
 from __future__ import annotations
 
@@ -36,16 +36,16 @@ def run_record(runs: Path) -> dict:
 def test_long_video_segmentation_predicts_every_frame(long_root, tmp_path, tiny_paths, monkeypatch):
     seen = []
 
-    def spy(preds, targets, **kwargs):
-        seen.append(([len(p) for p in preds], [len(t) for t in targets]))
-        return original(preds, targets, **kwargs)
+    def spy(self, preds, target):
+        seen.append((len(preds), len(target)))
+        return original(self, preds, target)
 
-    original = segmentation.segmentation_scores
-    monkeypatch.setattr(segmentation, "segmentation_scores", spy)
+    original = segmentation.SegmentationMetrics.update
+    monkeypatch.setattr(segmentation.SegmentationMetrics, "update", spy)
     overrides = [f"dataset.root={long_root}", "fusion=concat", "task=segmentation", "dataset.train.epochs=1"]
     assert main(["run", "dataset=folder", *overrides, *tiny_paths]) == 0
 
-    assert seen == [([FRAMES], [FRAMES])]  # the one test video, every frame predicted and scored
+    assert seen == [(FRAMES, FRAMES)]  # the one test video, every frame predicted and scored
     record = run_record(tmp_path / "runs")
     assert record["status"] == "finished"
     assert record["config"]["temporal"]["name"] == "mstcn"  # segmentation's default, on the whole video
@@ -57,22 +57,22 @@ def test_long_video_segmentation_predicts_every_frame(long_root, tmp_path, tiny_
 def test_long_video_anticipation_predicts_every_future_frame(long_root, tmp_path, tiny_paths, monkeypatch):
     seen = []
 
-    def spy(preds_by_video, targets_by_video, *args, **kwargs):
-        seen.append(([{a: len(p) for a, p in v.items()} for v in preds_by_video], [len(t) for t in targets_by_video]))
-        return original(preds_by_video, targets_by_video, *args, **kwargs)
+    def spy(self, preds, target):
+        seen.append(({a: len(p) for a, p in preds.items()}, len(target)))
+        return original(self, preds, target)
 
-    original = anticipation.moc_scores
-    monkeypatch.setattr(anticipation, "moc_scores", spy)
+    original = anticipation.MeanOverClasses.update
+    monkeypatch.setattr(anticipation.MeanOverClasses, "update", spy)
     overrides = [f"dataset.root={long_root}", "fusion=concat", "task=anticipation", "dataset.train.epochs=1"]
     assert main(["run", "dataset=folder", *overrides, *tiny_paths]) == 0
 
     record = run_record(tmp_path / "runs")
     task = record["config"]["task"]
-    [(windows, targets)] = seen
-    assert targets == [FRAMES]
+    [(windows, target)] = seen
+    assert target == FRAMES
     # each α's decoded window spans the whole future [int(α T), int((α + future) T)) at the frame rate
     expected = {a: int((a + task["future"]) * FRAMES) - int(a * FRAMES) for a in task["observe"]}
-    assert windows == [expected]
+    assert windows == expected
     assert record["status"] == "finished"
     assert len(record["metrics"]) == len(task["observe"]) * len(task["predict"])
     assert all(math.isfinite(v) and 0.0 <= v <= 100.0 for v in record["metrics"].values())

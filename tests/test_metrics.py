@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -52,12 +53,20 @@ def perturb(rng: np.random.Generator, target: np.ndarray, num_classes: int) -> n
     return pred
 
 
+def random_targets(
+    rng: np.random.Generator, num_videos: int, num_classes: int, lengths: tuple[int, ...], spans: tuple[tuple[int, int], ...]
+) -> Iterator[np.ndarray]:
+    """Ground truth of each video in turn, its length one of ``lengths`` or of a number drawn from
+    each ``span``; the caller draws each prediction from the same ``rng`` before the next target."""
+    for _ in range(num_videos):
+        num_frames = int(rng.choice([*lengths, *(rng.integers(lo, hi) for lo, hi in spans)]))
+        yield random_segmentation(rng, num_frames, num_classes)
+
+
 def random_videos(seed: int, num_videos: int, num_classes: int) -> tuple[list, list]:
     rng = np.random.default_rng(seed)
     preds, targets = [], []
-    for _ in range(num_videos):
-        num_frames = int(rng.choice([1, 2, 5, rng.integers(1, 60), rng.integers(50, 400)]))
-        target = random_segmentation(rng, num_frames, num_classes)
+    for target in random_targets(rng, num_videos, num_classes, (1, 2, 5), ((1, 60), (50, 400))):
         pred = perturb(rng, target, num_classes)
         if rng.random() < 0.1:  # an all-background video or prediction
             (target if rng.random() < 0.5 else pred)[:] = 0
@@ -231,9 +240,8 @@ def random_anticipation(seed: int, num_videos: int, num_classes: int) -> tuple[l
     """Window predictions as mmfuse takes them, including an 'end' index num_classes."""
     rng = np.random.default_rng(seed)
     preds, targets = [], []
-    for _ in range(num_videos):
-        num_frames = int(rng.choice([1, 3, 7, rng.integers(1, 50), rng.integers(50, 500)]))
-        target = random_segmentation(rng, num_frames, num_classes)
+    for target in random_targets(rng, num_videos, num_classes, (1, 3, 7), ((1, 50), (50, 500))):
+        num_frames = target.size
         by_alpha = {}
         for alpha in OBSERVE:
             start = int(alpha * num_frames)
@@ -323,6 +331,31 @@ def test_moc_rejects_short_windows_and_bad_fractions() -> None:
         moc_scores([{0.2: [0] * 9, 0.3: [0] * 10}], [[0] * 20], num_classes=1)
     with pytest.raises(ValueError, match="impossible"):
         MeanOverClasses(num_classes=2, observe=(0.6,), predict=(0.5,))
+
+
+# --- one metric path: the classes Task.evaluate feeds give the functions' result --------
+
+
+def exact(scores: dict) -> dict[str, float]:
+    return {key: float(value) for key, value in scores.items()}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_metric_classes_give_the_functions_result_to_the_last_bit(seed: int) -> None:
+    """Video by video (as ``Task.evaluate`` feeds them) and in uneven batches, over more than
+    8 videos (where numpy's pairwise sum would round Edit differently)."""
+    preds, targets = random_videos(2000 + seed, num_videos=25, num_classes=5)
+    expected = segmentation_scores(preds, targets, background=(0,))
+    for bounds in (range(26), (0, 3, 4, 17, 25)):
+        metric = SegmentationMetrics(background=(0,))
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            metric.update(preds[lo:hi], targets[lo:hi])
+        assert exact(metric.compute()) == expected
+    windows, truths = random_anticipation(3000 + seed, num_videos=12, num_classes=5)
+    moc = MeanOverClasses(num_classes=5)
+    for by_alpha, truth in zip(windows, truths):
+        moc.update(by_alpha, truth)
+    assert exact(moc.compute()) == moc_scores(windows, truths, num_classes=5)
 
 
 # --- batching: the whole batch is processed at once ----------------------------------

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from mmfuse.results.aggregate import columns_of, long_table, summary
+from mmfuse.results.aggregate import long_table, summary
+from mmfuse.results.baselines import ReportedRow
 from mmfuse.results.cells import cell_name, cell_params, config_hash, dataset_label
 from mmfuse.results.records import is_finished, load_records, write_json_atomic
 from mmfuse.results.render import Leaderboard, build_leaderboards, to_csv, to_html, to_latex, to_markdown, to_rich
@@ -93,7 +94,7 @@ def test_aggregation_mean_sample_std_and_newest_run_per_seed():
 
 def test_renderings_come_from_one_table():
     records = [record("concat", 1, 80.0), record("concat", 10, 90.0), record("single[modality=m0]", 1, 50.0)]
-    (board,) = build_leaderboards(summary(long_table(records)), columns_of(records))
+    (board,) = build_leaderboards(summary(long_table(records)))
     assert board.headers() == ["method", "Acc", "Edit", "n"]
     markdown = to_markdown(board)
     assert "85.0 ± 7.1" in markdown and "| single[modality=m0] | 50.0" in markdown
@@ -105,12 +106,64 @@ def test_renderings_come_from_one_table():
     assert csv.loc[csv.method == "concat", "n"].item() == 2
 
 
-def test_lower_is_better_columns_bold_the_minimum():
-    records = [record("a", 1, 10.0), record("b", 1, 20.0)]
+def terminal_body(board: Leaderboard) -> str:
+    """The terminal table's body rows with their ANSI styles (the header row is bold throughout)."""
+    console = Console(file=io.StringIO(), width=200, force_terminal=True, color_system="standard")
+    console.print(to_rich(board))
+    return "\n".join(line for line in console.file.getvalue().splitlines() if line.startswith("│"))
+
+
+BOLD = {  # each format's renderer and how it marks a bold cell
+    "markdown": (to_markdown, r"\*\*(.+?)\*\*"),
+    "latex": (to_latex, r"\\textbf\{(.+?)\}"),
+    "html": (to_html, r"<b>(.+?)</b>"),
+    "terminal": (terminal_body, "\x1b\\[1m(.+?)\x1b\\[0m"),
+}
+
+
+def reported(method: str, **values: float) -> dict:
+    return {("segmentation", "synthetic"): [ReportedRow(method, "Paper, Table 1", values, {})]}
+
+
+@pytest.mark.parametrize("fmt", sorted(BOLD))
+def test_every_format_bolds_the_best_measured_value_and_never_a_reported_one(fmt: str) -> None:
+    """Acc lower-is-better, Edit higher-is-better; the reported row beats both and is never bold."""
+    records = [record("a", 1, 12.0), record("b", 1, 30.0)]  # Acc 12.0 / 30.0, Edit 6.0 / 15.0
     for r in records:
         r["columns"][0]["higher_is_better"] = False
-    (board,) = build_leaderboards(summary(long_table(records)), columns_of(records))
-    assert board.best("accuracy") == 10.0
+    (board,) = build_leaderboards(summary(long_table(records, reported("Paper", accuracy=1.0, edit=99.0))))
+    assert (board.best("accuracy"), board.best("edit")) == (12.0, 15.0)
+    render, bold = BOLD[fmt]
+    text = render(board)
+    assert "99" in text and sorted(re.findall(bold, text)) == ["12.0", "15.0"]
+
+
+def test_latex_escapes_every_special_character_of_names_and_headers():
+    name = "a_b&c%d#e$f{g}~^\\"
+    escaped = r"a\_b\&c\%d\#e\$f\{g\}\textasciitilde \textasciicircum \textbackslash "
+    records = [record(name, 1, 50.0)]
+    records[0]["columns"][0]["header"] = "Acc_%"
+    (board,) = build_leaderboards(summary(long_table(records, reported(name + "!", accuracy=60.0))))
+    lines = to_latex(board).splitlines()
+    assert lines[2] == r"method & source & Acc\_\% & Edit & n \\"
+    assert lines[4].startswith(escaped + " & measured & ")
+    assert lines[6].startswith(escaped + "! & reported (Paper, Table 1) & 60 & ")
+
+
+def test_reported_rows_are_rows_of_the_long_table_never_mixed_with_measured_ones():
+    records = [record("a", 1, 40.0), record("a", 2, 50.0)]
+    long = long_table(records, reported("a", accuracy=90.0, edit=1.0))  # a paper's method named like the cell
+    published = long[long.source != "measured"]
+    assert published.source.unique().tolist() == ["reported (Paper, Table 1)"] and published.seed.isna().all()
+    assert long.loc[long.source == "measured", "seed"].tolist() == [1, 1, 2, 2]
+    table = summary(long).set_index(["source", "cell", "metric"])
+    assert table.loc[("measured", "a", "accuracy"), "mean"] == 45.0
+    assert table.loc[("reported (Paper, Table 1)", "a", "accuracy"), "mean"] == 90.0
+    (board,) = build_leaderboards(summary(long))
+    assert board.rows() == [
+        ["a", "measured", "45.0 ± 7.1", "22.5 ± 3.5", "2"],
+        ["a", "reported (Paper, Table 1)", "90", "1", "–"],
+    ]
 
 
 def test_records_are_atomic_and_only_finished_ones_count(tmp_path):
@@ -152,7 +205,7 @@ def task_board(task: str) -> Leaderboard:
          "metrics": {c["key"]: 50.0 + seed + i for i, c in enumerate(columns)}}
         for cell in ("concat", "rtf") for seed in (1, 10)
     ]
-    (board,) = build_leaderboards(summary(long_table(records)), columns_of(records))
+    (board,) = build_leaderboards(summary(long_table(records)))
     return board
 
 
@@ -205,7 +258,7 @@ def test_terminal_board_folds_long_cell_names_and_keeps_every_number_whole():
          "metrics": {c["key"]: 37.25 + seed for c in columns}}
         for seed in (1, 10)
     ]
-    (board,) = build_leaderboards(summary(long_table(records)), columns_of(records))
+    (board,) = build_leaderboards(summary(long_table(records)))
     console = Console(file=io.StringIO(), width=160)
     console.print(to_rich(board))
     text = console.file.getvalue()

@@ -52,9 +52,11 @@ def test_task_contract(name, temporal, data):
     assert not unused, f"parameters without gradient: {unused}"
 
     model.eval()
+    cpu = torch.device("cpu")
+    pairs = list(task.predictions(model, test, MODALITIES, max_len=32, batch_size=4, device=cpu))
+    assert [target.tolist() for _, target in pairs] == [v.labels.tolist() for v in test]  # every video, in order
     metrics = task.evaluate(
-        model, test, MODALITIES, num_classes=dataset.num_classes, background=[], max_len=32, batch_size=4,
-        device=torch.device("cpu"),
+        model, test, MODALITIES, num_classes=dataset.num_classes, background=[], max_len=32, batch_size=4, device=cpu
     )
     assert list(metrics) == [c.key for c in task.columns]
     assert all(0.0 <= v <= 100.0 and np.isfinite(v) for v in metrics.values())
@@ -137,13 +139,17 @@ def test_observation_windows_follow_the_protocol():
 
 
 def test_segmentation_logits_cover_every_frame(data):
+    """Batched with longer videos, each video still gets its own whole-video logits (nothing cut,
+    no padding leaking in), and every frame, the last odd one too, gets its step's label."""
     dataset, _, test = data
-    task = create_task("segmentation")
-    model = model_for(task, dataset).eval()
-    for video, logits in video_logits(model, test, MODALITIES, batch_size=2, device=torch.device("cpu")):
-        assert logits.shape == (video.num_steps, dataset.num_classes)
-        frames = expand_to_frames(logits.argmax(-1), video.sample_rate, video.num_frames)
-        assert frames.shape == video.labels.shape
+    cpu = torch.device("cpu")
+    model = model_for(create_task("segmentation"), dataset).eval()
+    alone = {video.name: logits for v in test for video, logits in video_logits(model, [v], MODALITIES, 1, cpu)}
+    assert len({v.num_steps for v in test}) > 1 and any(v.num_frames % v.sample_rate for v in test)
+    for video, logits in video_logits(model, test, MODALITIES, batch_size=len(test), device=cpu):
+        np.testing.assert_allclose(logits, alone[video.name], atol=1e-5)
+        frames = expand_to_frames(np.arange(len(logits)), video.sample_rate, video.num_frames)
+        assert frames.tolist() == [frame // video.sample_rate for frame in range(video.num_frames)]
 
 
 def test_segmentation_trains_on_every_whole_video_once_per_epoch(data):

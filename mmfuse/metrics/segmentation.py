@@ -9,6 +9,7 @@ from torchmetrics import Metric
 
 from mmfuse.metrics.functional.segmentation import (
     DEFAULT_OVERLAPS,
+    _add_in_order,
     _background_array,
     _segmentation_compute,
     _segmentation_update,
@@ -22,8 +23,9 @@ class SegmentationMetrics(Metric):
     ``update(preds, target)`` takes one video (a 1-D tensor, array or list of class
     indices) or several (a list of 1-D sequences, or a 2-D tensor with one video per row).
     ``compute()`` returns ``{"accuracy", "edit", "f1@10", "f1@25", "f1@50"}`` (one F1 key
-    per overlap) as float64 scalar tensors. States are sums, so batches and processes
-    combine exactly: frames, edit scores and video count, TP/FP/FN per overlap.
+    per overlap) as float64 scalar tensors. States are sums: frames, edit scores and video
+    count, TP/FP/FN per overlap. Edit scores are added video by video, so any split into
+    batches gives ``segmentation_scores``' result to the last bit.
     """
 
     higher_is_better = True
@@ -61,12 +63,12 @@ class SegmentationMetrics(Metric):
     def update(self, preds: Any, target: Any) -> None:
         """Add one video or a list of videos."""
         preds_list, targets_list = as_videos(preds), as_videos(target)
-        correct, total, edit_sum, num_videos, tp, fp, fn = _segmentation_update(
+        correct, total, edit_scores, num_videos, tp, fp, fn = _segmentation_update(
             preds_list, targets_list, self.overlaps, self._background
         )
         self.correct += correct
         self.total += total
-        self.edit_sum += edit_sum
+        self.edit_sum.fill_(_add_in_order(self.edit_sum.item(), edit_scores))
         self.num_videos += num_videos
         self.tp += torch.from_numpy(tp).to(self.tp.device)
         self.fp += torch.from_numpy(fp).to(self.fp.device)

@@ -7,7 +7,7 @@ from typing import Collection, Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from mmfuse.results.aggregate import columns_of, long_table, summary
+from mmfuse.results.aggregate import long_table, summary
 from mmfuse.results.baselines import ReportedTable, reported_rows
 from mmfuse.results.records import load_records
 from mmfuse.results.render import Leaderboard, build_leaderboards, print_leaderboards, wide_console, write_leaderboards
@@ -19,13 +19,14 @@ def make_leaderboards(
     baselines: Sequence[ReportedTable] | None = None,
 ) -> list[Leaderboard]:
     """Leaderboards of every (task, dataset) with finished runs, or only of those in ``only``,
-    with the matching reported rows of ``baselines`` (default: the shipped ``baselines/``)."""
+    with the matching reported rows of ``baselines`` (default: the shipped ``baselines/``), all
+    rendered from one long table of both."""
     records = load_records(runs_root)
     if only is not None:
         records = [r for r in records if (r["task"], r["dataset"]) in only]
     if not records:
         return []
-    return build_leaderboards(summary(long_table(records)), columns_of(records), reported_rows(records, baselines))
+    return build_leaderboards(summary(long_table(records, reported_rows(records, baselines))))
 
 
 def publish(boards: list[Leaderboard], directory: Path, console: Console | None = None) -> list[Path]:

@@ -12,9 +12,10 @@ video and raise them together, one line each.
 """
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mmfuse.data.issues import Issue, raise_on_errors
 from mmfuse.data.readers import read_mapping
@@ -109,13 +110,38 @@ def read_ground_truth(path: Path) -> list[str]:
     return truth
 
 
-def load_segmentation(gt_dir: Path, pred_dir: Path) -> LabelledVideos:
-    """Every ground-truth video with its prediction; all problems raised together."""
+# Reads one video's prediction: (video, ground-truth file, truth) -> prediction, or None with the problems.
+PredictionReader = Callable[[str, Path, list[str]], tuple[Any, list[str]]]
+
+
+def _load(gt_dir: Path, read_prediction: PredictionReader) -> LabelledVideos:
+    """Every ground-truth video whose prediction ``read_prediction`` reads; every problem of every
+    video raised together, one line each."""
     loaded = LabelledVideos()
     problems: list[str] = []
     for video, gt_path in ground_truth_files(gt_dir).items():
         try:
             truth = read_ground_truth(gt_path)
+        except DataError as error:
+            problems.append(str(error))
+            continue
+        prediction, found = read_prediction(video, gt_path, truth)
+        problems += found
+        if prediction is not None:
+            loaded.videos.append(video)
+            loaded.truths.append(truth)
+            loaded.predictions.append(prediction)
+            loaded.files[video] = gt_path
+    if problems:
+        raise DataError("\n".join(problems))
+    return loaded
+
+
+def load_segmentation(gt_dir: Path, pred_dir: Path) -> LabelledVideos:
+    """Every ground-truth video with its prediction; all problems raised together."""
+
+    def read(video: str, gt_path: Path, truth: list[str]) -> tuple[list[str] | None, list[str]]:
+        try:
             pred_path = segmentation_prediction_file(pred_dir, video)
             prediction = read_segmentation_prediction(pred_path)
             if len(prediction) != len(truth):
@@ -124,15 +150,10 @@ def load_segmentation(gt_dir: Path, pred_dir: Path) -> LabelledVideos:
                     f"{gt_path} has {len(truth)}"
                 )
         except DataError as error:
-            problems.append(str(error))
-            continue
-        loaded.videos.append(video)
-        loaded.truths.append(truth)
-        loaded.predictions.append(prediction)
-        loaded.files[video] = gt_path
-    if problems:
-        raise DataError("\n".join(problems))
-    return loaded
+            return None, [str(error)]
+        return prediction, []
+
+    return _load(gt_dir, read)
 
 
 def load_anticipation(
@@ -143,15 +164,10 @@ def load_anticipation(
     A window file must cover the longest horizon: ``int((α + max β) * T) - int(α * T)``
     lines; extra lines are ignored.
     """
-    loaded = LabelledVideos()
-    problems: list[str] = []
-    for video, gt_path in ground_truth_files(gt_dir).items():
-        try:
-            truth = read_ground_truth(gt_path)
-        except DataError as error:
-            problems.append(str(error))
-            continue
+
+    def read(video: str, gt_path: Path, truth: list[str]) -> tuple[dict[float, list[str]] | None, list[str]]:
         windows: dict[float, list[str]] = {}
+        problems: list[str] = []
         for alpha in observe:
             path = anticipation_prediction_file(pred_dir, video, alpha)
             start = moc_window(len(truth), alpha, 0.0)[0]
@@ -172,14 +188,9 @@ def load_anticipation(
                 problems.append(str(error))
                 continue
             windows[alpha] = window[:needed]
-        if len(windows) == len(observe):
-            loaded.videos.append(video)
-            loaded.truths.append(truth)
-            loaded.predictions.append(windows)
-            loaded.files[video] = gt_path
-    if problems:
-        raise DataError("\n".join(problems))
-    return loaded
+        return (windows if len(windows) == len(observe) else None), problems
+
+    return _load(gt_dir, read)
 
 
 class ClassIndex:

@@ -1,22 +1,21 @@
-"""Every leaderboard rendering (terminal, Markdown, CSV, LaTeX, HTML) from the summary table alone."""
+"""Every leaderboard rendering (terminal, Markdown, CSV, LaTeX, HTML) from the summary of the long table alone."""
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from jinja2 import Environment
+from pandas.io.formats.style import Styler
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from tabulate import tabulate
 
-from mmfuse.results.aggregate import ColumnSpec
-from mmfuse.results.baselines import ReportedRow
+from mmfuse.metrics.columns import Column
+from mmfuse.results.aggregate import MEASURED
 from mmfuse.results.metric_notes import metric_notes
-
-MEASURED = "measured"
 
 
 @dataclass(frozen=True)
@@ -34,17 +33,16 @@ class Row:
 class Leaderboard:
     """One table: rows are cells, columns the task's metrics, values mean ± std over seeds.
 
-    Published rows matching the board (``reported``) follow the measured ones, marked in a
-    ``source`` column that appears only when there are any; they never count for the best.
+    ``table`` holds one line per row: the measured cells (by name), then the published rows of
+    this setting (as listed in ``baselines/``), marked in a ``source`` column that appears only
+    when there are any; they never count for the best. Its columns: ``method``, ``source``,
+    ``<key>_mean`` and ``<key>_std`` of every column, ``n`` (seeds; missing for a reported row).
     """
 
     task: str
     dataset: str
-    columns: list[ColumnSpec]
-    mean: pd.DataFrame  # cell × metric
-    std: pd.DataFrame
-    n: pd.Series  # seeds per cell (the smallest over its metrics)
-    reported: list[ReportedRow] = field(default_factory=list)
+    columns: list[Column]
+    table: pd.DataFrame
 
     @property
     def title(self) -> str:
@@ -54,45 +52,55 @@ class Leaderboard:
     def slug(self) -> str:
         return f"{self.task}-{self.dataset}".replace("/", "_").replace(" ", "")
 
+    @property
+    def measured(self) -> pd.Series:
+        """Which rows are measured (the rest are reported)."""
+        return self.table["source"] == MEASURED
+
+    @property
+    def has_reported(self) -> bool:
+        return not self.measured.all()
+
     def best(self, key: str) -> float:
-        column = self.mean[key].dropna()
+        """The best measured mean of a column, by its ``higher_is_better``; NaN when it has none."""
+        column = self.table.loc[self.measured, f"{key}_mean"].dropna()
         if column.empty:
-            return math.nan
+            return np.nan
         spec = next(c for c in self.columns if c.key == key)
         return column.max() if spec.higher_is_better else column.min()
 
-    def cell_text(self, cell: str, key: str) -> str:
-        mean, std = self.mean.at[cell, key], self.std.at[cell, key]
+    def cell_text(self, index: int, key: str) -> str:
+        """A measured mean ± std to one decimal; a published value as the paper prints it
+        (trailing zeros aside), with its std if given."""
+        mean, std = self.table.at[index, f"{key}_mean"], self.table.at[index, f"{key}_std"]
         if pd.isna(mean):
             return "–"
-        return f"{mean:.1f}" if pd.isna(std) else f"{mean:.1f} ± {std:.1f}"
+        number = "{:.1f}" if self.table.at[index, "source"] == MEASURED else "{:g}"
+        return number.format(mean) if pd.isna(std) else f"{number.format(mean)} ± {number.format(std)}"
 
     def table_rows(self) -> list[Row]:
         """Measured rows (best of each column flagged), then reported rows (never flagged)."""
-        rows = [
+        best = {c.key: self.best(c.key) for c in self.columns}
+        return [
             Row(
-                cell,
-                MEASURED,
-                [self.cell_text(cell, c.key) for c in self.columns],
-                [self.mean.at[cell, c.key] == self.best(c.key) for c in self.columns],
-                str(int(self.n[cell])),
+                line.method,
+                line.source,
+                [self.cell_text(index, c.key) for c in self.columns],
+                [bool(measured and self.table.at[index, f"{c.key}_mean"] == best[c.key]) for c in self.columns],
+                str(int(line.n)) if measured else "–",
             )
-            for cell in self.mean.index
+            for (index, line), measured in zip(self.table.iterrows(), self.measured)
         ]
-        for reported in self.reported:
-            values = [reported_text(reported, c.key) for c in self.columns]
-            rows.append(Row(reported.method, f"reported ({reported.source})", values, [False] * len(values), "–"))
-        return rows
 
     def labels(self, row: Row) -> list[str]:
         """A row's method and, on a board with reported rows, its source."""
-        return [row.method, row.source] if self.reported else [row.method]
+        return [row.method, row.source] if self.has_reported else [row.method]
 
     def rows(self) -> list[list[str]]:
         return [[*self.labels(row), *row.values, row.n] for row in self.table_rows()]
 
     def headers(self) -> list[str]:
-        source = ["source"] if self.reported else []
+        source = ["source"] if self.has_reported else []
         return ["method", *source, *(c.header for c in self.columns), "n"]
 
     @property
@@ -103,38 +111,59 @@ class Leaderboard:
     @property
     def reported_note(self) -> str:
         """Said under every rendering that has reported rows."""
-        if not self.reported:
+        if not self.has_reported:
             return ""
         return "; rows marked reported are published numbers as the paper prints them, never bold"
 
 
-def reported_text(row: ReportedRow, key: str) -> str:
-    """A published value as the paper prints it (trailing zeros aside), with its std if given."""
-    if key not in row.values:
-        return "–"
-    return f"{row.values[key]:g}" if key not in row.std else f"{row.values[key]:g} ± {row.std[key]:g}"
+def _board_rows(part: pd.DataFrame, keys: list[str], by: str) -> pd.DataFrame:
+    """``method``, ``source``, ``<key>_mean``, ``<key>_std`` and ``n`` (the fewest seeds over the
+    keys) per value of ``by`` in a part of the summary."""
+    wide = {
+        value: part.pivot(index=by, columns="metric", values=value).reindex(columns=keys).astype(float)
+        for value in ("mean", "std", "n")
+    }
+    labels = part.drop_duplicates(by).set_index(by, drop=False).reindex(wide["mean"].index)
+    return pd.DataFrame(
+        {
+            "method": labels["cell"],
+            "source": labels["source"],
+            **{f"{key}_mean": wide["mean"][key] for key in keys},
+            **{f"{key}_std": wide["std"][key] for key in keys},
+            "n": wide["n"].min(axis=1),
+        }
+    )
 
 
-def build_leaderboards(
-    summary: pd.DataFrame,
-    columns: dict[tuple[str, str], list[ColumnSpec]],
-    reported: dict[tuple[str, str], list[ReportedRow]] | None = None,
-) -> list[Leaderboard]:
-    """One board per (task, dataset); ``reported`` rows that share no column with a board are left out."""
+def build_leaderboards(summary: pd.DataFrame) -> list[Leaderboard]:
+    """One board per (task, dataset) with measured rows, its columns as the summary declares them;
+    reported rows that share no column with a board are left out."""
     boards = []
     for (task, dataset), part in summary.groupby(["task", "dataset"], sort=True):
-        specs = columns.get((task, dataset)) or [ColumnSpec(m, m) for m in sorted(part["metric"].unique())]
-        keys = [c.key for c in specs]
-        mean = part.pivot(index="cell", columns="metric", values="mean").reindex(columns=keys)
-        std = part.pivot(index="cell", columns="metric", values="std").reindex(columns=keys)
-        n = part.pivot(index="cell", columns="metric", values="n").reindex(columns=keys).min(axis=1).fillna(0)
-        shown = [r for r in (reported or {}).get((task, dataset), []) if set(r.values) & set(keys)]
-        boards.append(Leaderboard(task, dataset, specs, mean, std, n, shown))
+        measured = part[part["source"] == MEASURED]
+        if measured.empty:
+            continue
+        shown = measured.dropna(subset=["column"]).drop_duplicates("metric").sort_values("column")
+        columns = [Column(r.metric, r.header, bool(r.higher_is_better)) for r in shown.itertuples()]
+        keys = [c.key for c in columns]
+        reported = _board_rows(part[part["source"] != MEASURED], keys, "order")
+        table = pd.concat(
+            [
+                _board_rows(measured, keys, "cell").fillna({"n": 0}),
+                reported.dropna(how="all", subset=[f"{key}_mean" for key in keys]),
+            ],
+            ignore_index=True,
+        )
+        boards.append(Leaderboard(task, dataset, columns, table.astype({"n": "Int64"})))
     return boards
 
 
 def to_markdown(board: Leaderboard) -> str:
-    body = tabulate(board.rows(), headers=board.headers(), tablefmt="github", disable_numparse=True)
+    rows = [
+        [*board.labels(row), *(f"**{text}**" if bold else text for text, bold in zip(row.values, row.bold)), row.n]
+        for row in board.table_rows()
+    ]
+    body = tabulate(rows, headers=board.headers(), tablefmt="github", disable_numparse=True)
     notes = "".join(f"{note}. " for note in board.metric_notes).rstrip()
     return (
         f"### {board.title}\n\nmean ± std over seeds (n seeds); metrics in percent{board.reported_note}\n\n"
@@ -149,42 +178,26 @@ def to_csv(board: Leaderboard) -> str:
     ``edit_std``, ``f1@10_mean`` …), which name the metric and are those of run records and
     ``mmfuse evaluate --json``.
     """
-    source = {"source": MEASURED} if board.reported else {}
-    frame = pd.DataFrame(
-        {
-            "task": board.task,
-            "dataset": board.dataset,
-            "method": board.mean.index,
-            **source,
-            **{f"{c.key}_mean": board.mean[c.key].to_numpy() for c in board.columns},
-            **{f"{c.key}_std": board.std[c.key].to_numpy() for c in board.columns},
-            "n": board.n.astype(int).to_numpy(),
-        }
-    )
-    published = pd.DataFrame(
-        [
-            {
-                "task": board.task,
-                "dataset": board.dataset,
-                "method": row.method,
-                "source": f"reported ({row.source})",
-                **{f"{c.key}_mean": row.values.get(c.key, math.nan) for c in board.columns},
-                **{f"{c.key}_std": row.std.get(c.key, math.nan) for c in board.columns},
-                "n": None,
-            }
-            for row in board.reported
-        ],
-        columns=frame.columns,
-    )
-    if not published.empty:
-        frame = pd.concat([frame.astype({"n": "Int64"}), published.astype({"n": "Int64"})], ignore_index=True)
+    frame = board.table.drop(columns=[] if board.has_reported else ["source"])
+    frame.insert(0, "dataset", board.dataset)
+    frame.insert(0, "task", board.task)
     return frame.to_csv(index=False, float_format="%.4f")
 
 
-def _latex_escape(text: str) -> str:
-    for raw, escaped in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#")):
-        text = text.replace(raw, escaped)
-    return text.replace("α", r"$\alpha$").replace("β", r"$\beta$").replace("≥", r"$\geq$")
+_LATEX_SYMBOLS = {"±": r"$\pm$", "α": r"$\alpha$", "β": r"$\beta$", "≥": r"$\geq$"}
+
+
+def _latex_symbols(text: str) -> str:
+    """Escaped text with the symbols LaTeX's text fonts lack written in math mode."""
+    for symbol, latex in _LATEX_SYMBOLS.items():
+        text = text.replace(symbol, latex)
+    return text
+
+
+def _latex(frame: pd.DataFrame) -> Styler:
+    """``frame`` as a Styler whose cells and headers are LaTeX-escaped (``& % $ # _ { } ~ ^ \\``)."""
+    styler = frame.style.hide(axis="index").format(_latex_symbols, escape="latex")
+    return styler.format_index(_latex_symbols, escape="latex", axis=1)
 
 
 def to_latex(board: Leaderboard) -> str:
@@ -192,26 +205,19 @@ def to_latex(board: Leaderboard) -> str:
     reported rows below a rule, and what each metric is in note rows under the bottom rule (a
     bare tabular cannot hold ``\\caption``)."""
     width = len(board.headers())
-    lines = [
-        r"\begin{tabular}{l" + "l" * bool(board.reported) + "c" * len(board.columns) + "c}",
-        r"\toprule",
-        " & ".join(_latex_escape(h) for h in board.headers()) + r" \\",
-        r"\midrule",
-    ]
-    for index, row in enumerate(board.table_rows()):
-        if board.reported and index == len(board.mean.index):
-            lines.append(r"\midrule")
-        values = [
-            (r"\textbf{" + text + "}" if bold else text).replace("±", r"$\pm$")
-            for text, bold in zip(row.values, row.bold)
-        ]
-        lines.append(" & ".join([*map(_latex_escape, board.labels(row)), *values, row.n]) + r" \\")
-    lines.append(r"\bottomrule")
-    lines += [
-        rf"\multicolumn{{{width}}}{{l}}{{\footnotesize {_latex_escape(note)}}} \\" for note in board.metric_notes
-    ]
-    lines.append(r"\end{tabular}")
-    return "\n".join(lines) + "\n"
+    rows = board.table_rows()
+    bold = np.array([[False] * len(board.labels(row)) + row.bold + [False] for row in rows], dtype=bool)
+    body = _latex(pd.DataFrame(board.rows(), columns=board.headers())).apply(
+        lambda _: np.where(bold, "textbf: --rwrap;", ""), axis=None
+    )
+    column_format = "l" + "l" * board.has_reported + "c" * len(board.columns) + "c"
+    lines = body.to_latex(hrules=True, column_format=column_format).splitlines()
+    if board.has_reported:  # after \begin{tabular}, \toprule, the header, \midrule and the measured rows
+        lines.insert(4 + int(board.measured.sum()), r"\midrule")
+    note_style = f"multicolumn: {{{width}}}{{l}}--rwrap; footnotesize: --nowrap;"
+    notes = _latex(pd.DataFrame({"note": board.metric_notes})).hide(axis="columns").map(lambda _: note_style)
+    note_lines = notes.to_latex().splitlines()[1:-1]  # inside the notes' own \begin{tabular} ... \end{tabular}
+    return "\n".join([*lines[:-1], *note_lines, lines[-1]]) + "\n"
 
 
 _HTML = Environment(autoescape=True).from_string(
@@ -219,7 +225,7 @@ _HTML = Environment(autoescape=True).from_string(
 <caption>{{ board.title }} (mean ± std over seeds, n seeds{{ board.reported_note }}){% for note in board.metric_notes %}<br>{{ note }}{% endfor %}</caption>
 <thead><tr>{% for h in board.headers() %}<th>{{ h }}</th>{% endfor %}</tr></thead>
 <tbody>
-{% for row in board.table_rows() %}<tr{% if board.reported %} class="{{ 'measured' if row.source == 'measured' else 'reported' }}"{% endif %}><td>{{ row.method }}</td>{% if board.reported %}<td>{{ row.source }}</td>{% endif %}{% for text, bold in zip(row.values, row.bold) %}<td>{% if bold %}<b>{{ text }}</b>{% else %}{{ text }}{% endif %}</td>{% endfor %}<td>{{ row.n }}</td></tr>
+{% for row in board.table_rows() %}<tr{% if board.has_reported %} class="{{ 'measured' if row.source == 'measured' else 'reported' }}"{% endif %}><td>{{ row.method }}</td>{% if board.has_reported %}<td>{{ row.source }}</td>{% endif %}{% for text, bold in zip(row.values, row.bold) %}<td>{% if bold %}<b>{{ text }}</b>{% else %}{{ text }}{% endif %}</td>{% endfor %}<td>{{ row.n }}</td></tr>
 {% endfor %}</tbody>
 </table>
 """
@@ -240,8 +246,9 @@ def to_rich(board: Leaderboard) -> Table:
             table.add_column(header, justify="left", no_wrap=True)
         else:
             table.add_column(escape(header), justify="right", no_wrap=True)
+    measured = int(board.measured.sum())
     for index, row in enumerate(board.table_rows()):
-        if board.reported and index == len(board.mean.index):
+        if board.has_reported and index == measured:
             table.add_section()
         values = [f"[bold]{text}[/bold]" if bold else text for text, bold in zip(row.values, row.bold)]
         table.add_row(*map(escape, board.labels(row)), *values, row.n)

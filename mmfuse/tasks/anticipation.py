@@ -22,7 +22,7 @@ An observed part longer than ``max_len`` steps is subsampled uniformly to ``max_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -32,12 +32,13 @@ from torch import Tensor, nn
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError
 from mmfuse.fusion.base import FusionOutput
-from mmfuse.metrics.functional.anticipation import moc_scores
+from mmfuse.metrics.anticipation import MeanOverClasses
+from mmfuse.metrics.columns import Column
+from mmfuse.metrics.functional.anticipation import moc_key
 from mmfuse.models.anticipation_decoder import AnticipationDecoder
 from mmfuse.registry import register_task
 from mmfuse.tasks.base import (
     Batch,
-    Column,
     Task,
     TaskModel,
     every_stage,
@@ -45,6 +46,9 @@ from mmfuse.tasks.base import (
     pad_windows,
     predict_windows,
 )
+
+
+UNOBSERVED = -1  # the window of a video too short to observe anything at α: no class, so every frame is wrong
 
 
 @dataclass
@@ -183,7 +187,7 @@ class AnticipationTask(Task):
     @property
     def columns(self) -> list[Column]:
         return [
-            Column(f"moc_obs{round(a * 100)}_pred{round(b * 100)}", f"α={a} β={b}")
+            Column(moc_key(a, b), f"α={a} β={b}", MeanOverClasses.higher_is_better)
             for a in self.observe_fractions
             for b in self.predict_fractions
         ]
@@ -266,18 +270,15 @@ class AnticipationTask(Task):
         weights = torch.where(classes[:, :1] == last_observed[:, None], 1.0, self.transition_weight)
         return (losses * weights).sum() / (classes != -100).sum().clamp(min=1)
 
-    def evaluate(
-        self,
-        model: TaskModel,
-        videos: Sequence[Video],
-        modalities: Sequence[str],
-        *,
-        num_classes: int,
-        background: Sequence[int],
-        max_len: int,
-        batch_size: int,
-        device: torch.device,
-    ) -> dict[str, float]:
+    def metric(self, num_classes: int, background: Sequence[int]) -> MeanOverClasses:
+        """MoC counts every class: ``background`` is not used."""
+        return MeanOverClasses(num_classes, self.observe_fractions, self.predict_fractions, future=self.future)
+
+    def predictions(
+        self, model: TaskModel, videos: Sequence[Video], modalities: Sequence[str], *, max_len: int, batch_size: int, device: torch.device
+    ) -> Iterator[tuple[dict[float, np.ndarray], np.ndarray]]:
+        """Each video's decoded windows by observed α, with its ground truth; the observations of
+        all videos are decoded in batches first, and ``diagnostics`` set, before the first is yielded."""
         predictions: dict[str, dict[float, np.ndarray]] = {v.name: {} for v in videos}
         observations = []
         empty = 0  # windows whose first query predicts the end: decoded by the fallback
@@ -285,7 +286,7 @@ class AnticipationTask(Task):
             for alpha in self.observe_fractions:
                 observation = observe(video, alpha, self.future, max_len)
                 if observation is None:  # nothing observed: nothing can be predicted
-                    predictions[video.name][alpha] = np.full(video.num_frames, num_classes, dtype=np.int64)
+                    predictions[video.name][alpha] = np.full(video.num_frames, UNOBSERVED, dtype=np.int64)
                 else:
                     observations.append(observation)
         for first in range(0, len(observations), batch_size):
@@ -293,20 +294,15 @@ class AnticipationTask(Task):
             _, class_logits, durations = predict_windows(model, self._windows(chunk, modalities), modalities, device, model.head)
             logits = class_logits.float().cpu().numpy()
             durations = durations.float().cpu().numpy()
-            empty += int((logits[:, 0].argmax(-1) == num_classes).sum())
+            end_class = logits.shape[-1] - 1  # the decoder's last class
+            empty += int((logits[:, 0].argmax(-1) == end_class).sum())
             for row, obs in enumerate(chunk):
                 predictions[obs.video.name][obs.alpha] = decode(
-                    logits[row].argmax(-1), durations[row], logits[row], obs.future_end - obs.future_start, num_classes
+                    logits[row].argmax(-1), durations[row], logits[row], obs.future_end - obs.future_start, end_class
                 )
         self.diagnostics = {
             **constant_predictions(predictions, self.observe_fractions),
             "empty_transcript_windows": empty / max(len(observations), 1),
         }
-        return moc_scores(
-            [predictions[v.name] for v in videos],
-            [v.labels for v in videos],
-            self.observe_fractions,
-            self.predict_fractions,
-            num_classes=num_classes,
-            future=self.future,
-        )
+        for video in videos:
+            yield predictions[video.name], video.labels

@@ -9,20 +9,13 @@ from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torchmetrics import Metric
 
 from mmfuse.data.video import Video
 from mmfuse.engine.device import autocast
 from mmfuse.fusion.base import FusionOutput
+from mmfuse.metrics.columns import Column
 from mmfuse.models.backbone import STAGE_LOGITS
-
-
-@dataclass(frozen=True)
-class Column:
-    """One leaderboard column a task reports: metric key, header, and which way is better."""
-
-    key: str
-    header: str
-    higher_is_better: bool = True
 
 
 @dataclass
@@ -129,12 +122,14 @@ class TaskModel(nn.Module):
 class Task(ABC):
     """Owns sampling, heads, losses, decoding and metrics of one protocol.
 
-    ``diagnostics`` holds what the last ``evaluate`` noticed beside its metrics (kept in the run
-    record, never a leaderboard column), e.g. how many anticipation windows were one constant class.
+    ``evaluate`` is the same for every task: it feeds ``predictions`` video by video to the
+    task's ``metric``. ``diagnostics`` holds what the last evaluation noticed beside its metrics
+    (kept in the run record, never a leaderboard column), e.g. how many anticipation windows were
+    one constant class.
     """
 
     name: str
-    diagnostics: Mapping[str, Any] = MappingProxyType({})  # read-only default; ``evaluate`` assigns its own
+    diagnostics: Mapping[str, Any] = MappingProxyType({})  # read-only default; ``predictions`` may assign its own
 
     @property
     @abstractmethod
@@ -165,6 +160,15 @@ class Task(ABC):
         """Task loss of one batch, the fusion output (for regularizers), and scalars to log."""
 
     @abstractmethod
+    def metric(self, num_classes: int, background: Sequence[int]) -> Metric:
+        """A fresh ``torchmetrics.Metric`` whose ``compute()`` is keyed as ``columns``."""
+
+    @abstractmethod
+    def predictions(
+        self, model: TaskModel, videos: Sequence[Video], modalities: Sequence[str], *, max_len: int, batch_size: int, device: torch.device
+    ) -> Iterator[tuple[Any, np.ndarray]]:
+        """``(prediction, target)`` of each video in order, as ``metric().update`` takes them."""
+
     def evaluate(
         self,
         model: TaskModel,
@@ -178,3 +182,9 @@ class Task(ABC):
         device: torch.device,
     ) -> dict[str, float]:
         """Metrics (percent) over ``videos`` at the full frame rate, keyed as ``columns``."""
+        metric = self.metric(num_classes, background)
+        for prediction, target in self.predictions(
+            model, videos, modalities, max_len=max_len, batch_size=batch_size, device=device
+        ):
+            metric.update(prediction, target)
+        return {key: float(value) for key, value in metric.compute().items()}

@@ -11,11 +11,12 @@ from torch import Tensor, nn
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError
 from mmfuse.fusion.base import FusionOutput
-from mmfuse.metrics.functional.segmentation import segmentation_scores
+from mmfuse.metrics.columns import Column
+from mmfuse.metrics.functional.segmentation import f1_key
+from mmfuse.metrics.segmentation import SegmentationMetrics
 from mmfuse.registry import register_task
 from mmfuse.tasks.base import (
     Batch,
-    Column,
     Task,
     TaskModel,
     every_stage,
@@ -77,8 +78,9 @@ class SegmentationTask(Task):
 
     @property
     def columns(self) -> list[Column]:
-        f1 = [Column(f"f1@{round(k * 100)}", f"F1@{round(k * 100)}") for k in self.overlaps]
-        return [Column("accuracy", "Acc"), Column("edit", "Edit"), *f1]
+        better = SegmentationMetrics.higher_is_better
+        f1 = [Column(f1_key(k), f"F1@{round(k * 100)}", better) for k in self.overlaps]
+        return [Column("accuracy", "Acc", better), Column("edit", "Edit", better), *f1]
 
     def build_head(self, hidden: int, num_classes: int) -> nn.Module:
         return SegmentationHead(hidden, num_classes)
@@ -102,20 +104,12 @@ class SegmentationTask(Task):
             smooth = smooth + smoothing_loss(logits, batch.mask)
         return ce + self.smoothing_weight * smooth, fused, {"ce": ce.item(), "smooth": smooth.item()}
 
-    def evaluate(
-        self,
-        model: TaskModel,
-        videos: Sequence[Video],
-        modalities: Sequence[str],
-        *,
-        num_classes: int,
-        background: Sequence[int],
-        max_len: int,
-        batch_size: int,
-        device: torch.device,
-    ) -> dict[str, float]:
-        predictions, targets = [], []
+    def metric(self, num_classes: int, background: Sequence[int]) -> SegmentationMetrics:
+        return SegmentationMetrics(background=background, overlaps=self.overlaps)
+
+    def predictions(
+        self, model: TaskModel, videos: Sequence[Video], modalities: Sequence[str], *, max_len: int, batch_size: int, device: torch.device
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Every frame's label: the argmax of its step's logits over the whole video."""
         for video, logits in video_logits(model, videos, modalities, batch_size, device):
-            predictions.append(expand_to_frames(logits.argmax(-1), video.sample_rate, video.num_frames))
-            targets.append(video.labels)
-        return segmentation_scores(predictions, targets, background=background, overlaps=self.overlaps)
+            yield expand_to_frames(logits.argmax(-1), video.sample_rate, video.num_frames), video.labels

@@ -12,7 +12,9 @@ boundaries come from ``np.flatnonzero`` over the concatenated labels, every
 Levenshtein tables of all videos are filled together, a row at a time (see
 ``bench/segmentation_metrics.py``). The ``_update`` helpers return additive statistics of a
 batch, the ``_compute`` helpers turn summed statistics into scores; the ``Metric`` classes
-in ``mmfuse.metrics.segmentation`` call the same helpers.
+in ``mmfuse.metrics.segmentation`` call the same helpers. The per-video edit scores are added
+one at a time in video order (``_add_in_order``), so the float sum, and with it Edit, is the
+same to the last bit however the videos are split into batches.
 """
 from __future__ import annotations
 
@@ -232,13 +234,20 @@ def _frame_accuracy_compute(correct: float, total: float) -> float:
     return 100.0 * float(correct) / float(total) if total else 0.0
 
 
+def _add_in_order(total: float, values: np.ndarray) -> float:
+    """``total`` plus each value in turn: the same float whether the values come one at a time,
+    in batches or all at once (numpy's pairwise ``sum`` rounds differently from 8 values on)."""
+    for value in values.tolist():
+        total += value
+    return total
+
+
 def _edit_score_update(
     preds: Sequence[np.ndarray], targets: Sequence[np.ndarray], background: np.ndarray
-) -> tuple[float, int]:
-    """Sum of per-video edit scores and the number of videos (Edit averages over videos)."""
+) -> tuple[np.ndarray, int]:
+    """Per-video edit scores (to add in order) and the number of videos (Edit averages over videos)."""
     _check_pairs(preds, targets)
-    scores = _edit_scores(_segments(preds, background), _segments(targets, background))
-    return float(scores.sum()), len(targets)
+    return _edit_scores(_segments(preds, background), _segments(targets, background)), len(targets)
 
 
 def _edit_score_compute(score_sum: float, num_videos: float) -> float:
@@ -273,18 +282,18 @@ def _segmentation_update(
     targets: Sequence[np.ndarray],
     overlaps: Sequence[float],
     background: np.ndarray,
-) -> tuple[int, int, float, int, np.ndarray, np.ndarray, np.ndarray]:
-    """Every additive statistic of a batch of videos, extracting each segment list once.
+) -> tuple[int, int, np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]:
+    """Every statistic of a batch of videos, extracting each segment list once.
 
-    Returns correct frames, total frames, edit score sum, number of videos, and TP/FP/FN
-    per overlap.
+    Returns correct frames, total frames, the per-video edit scores (to add in order with
+    ``_add_in_order``), number of videos, and TP/FP/FN per overlap.
     """
     correct, total = _frame_accuracy_update(preds, targets)
     p_segments = _segments(preds, background)
     y_segments = _segments(targets, background)
-    edit_sum = float(_edit_scores(p_segments, y_segments).sum())
+    edit_scores = _edit_scores(p_segments, y_segments)
     tp, fp, fn = _f1_counts(p_segments, y_segments, overlaps)
-    return correct, total, edit_sum, len(targets), tp, fp, fn
+    return correct, total, edit_scores, len(targets), tp, fp, fn
 
 
 def f1_key(overlap: float) -> str:
@@ -322,10 +331,10 @@ def edit_score(
     preds: LabelSequence, target: LabelSequence, background: Collection[int] = ()
 ) -> float:
     """Segmental edit score of one video in percent, background segments dropped."""
-    score, _ = _edit_score_update(
+    scores, _ = _edit_score_update(
         [as_labels(preds)], [as_labels(target)], _background_array(background)
     )
-    return score
+    return float(scores[0])
 
 
 def f1_at_k(
@@ -354,6 +363,9 @@ def segmentation_scores(
     """
     preds = [as_labels(p) for p in preds_list]
     targets = [as_labels(t) for t in targets_list]
+    correct, total, edit_scores, num_videos, tp, fp, fn = _segmentation_update(
+        preds, targets, overlaps, _background_array(background)
+    )
     return _segmentation_compute(
-        *_segmentation_update(preds, targets, overlaps, _background_array(background)), overlaps
+        correct, total, _add_in_order(0.0, edit_scores), num_videos, tp, fp, fn, overlaps
     )
