@@ -21,7 +21,7 @@ An observed part longer than ``max_len`` steps is subsampled uniformly to ``max_
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -133,63 +133,59 @@ class AnticipationHead(nn.Module):
 
 
 @register_task("anticipation")
+@dataclass(eq=False)
 class AnticipationTask(Task):
-    """Predict the next β of a video from its first α; MoC per (α, β)."""
+    """Predict the next β of a video from its first α; MoC per (α, β).
+
+    Options: ``observe`` (α) and ``predict`` (β) fractions scored; ``train_observe``, the α each
+    training video is cut at; ``future``, the longest window a β may cover; the FUTR decoder's
+    ``num_queries``, ``decoder_layers``, ``heads``, ``decoder_norm`` and ``decoder_positions``;
+    loss weights ``segmentation_weight`` (on the observed frames), ``duration_weight`` and
+    ``transition_weight`` (see :meth:`_class_loss`); ``length_pool`` (batches cut from pools of that
+    many batches' worth of samples sorted by length).
+    """
 
     name = "anticipation"
 
-    def __init__(
-        self,
-        observe: Sequence[float] = (0.2, 0.3),
-        predict: Sequence[float] = (0.1, 0.2, 0.3, 0.5),
-        train_observe: Sequence[float] = (0.2, 0.3, 0.5),
-        future: float = 0.5,
-        num_queries: int = 8,
-        decoder_layers: int = 2,
-        heads: int = 4,
-        segmentation_weight: float = 1.0,
-        duration_weight: float = 1.0,
-        transition_weight: float = 1.0,
-        length_pool: int = 1,
-        decoder_norm: str = "pre",
-        decoder_positions: str = "sinusoidal",
-    ) -> None:
-        for alpha in (*observe, *train_observe):
+    observe: Sequence[float] = (0.2, 0.3)
+    predict: Sequence[float] = (0.1, 0.2, 0.3, 0.5)
+    train_observe: Sequence[float] = (0.2, 0.3, 0.5)
+    future: float = 0.5
+    num_queries: int = 8
+    decoder_layers: int = 2
+    heads: int = 4
+    segmentation_weight: float = 1.0
+    duration_weight: float = 1.0
+    transition_weight: float = 1.0
+    length_pool: int = 1
+    decoder_norm: str = "pre"
+    decoder_positions: str = "sinusoidal"
+    end_class: int = field(default=-1, init=False)  # set by build_head
+
+    def __post_init__(self) -> None:
+        self.observe, self.predict, self.train_observe = map(tuple, (self.observe, self.predict, self.train_observe))
+        for alpha in (*self.observe, *self.train_observe):
             if not 0 < alpha < 1:
                 raise ConfigError(f"task: observation fractions must lie in (0, 1), got {alpha}")
-        if not train_observe:
+        if not self.train_observe:
             raise ConfigError("task.train_observe: give at least one training observation fraction")
-        if length_pool < 1:
-            raise ConfigError(f"task.length_pool must be a positive number of batches, got {length_pool}")
-        if transition_weight <= 0:
-            raise ConfigError(f"task.transition_weight must be positive, got {transition_weight}")
-        for beta in predict:
-            if not 0 < beta <= future:
-                raise ConfigError(f"task.predict: β={beta} must lie in (0, task.future={future}]")
-        for alpha in observe:
-            if alpha + future > 1 + 1e-9:
-                raise ConfigError(f"task: α={alpha} + future={future} runs past the end of the video")
-        self.observe_fractions = tuple(observe)
-        self.predict_fractions = tuple(predict)
-        self.train_observe = tuple(train_observe)
-        self.future = future
-        self.num_queries = num_queries
-        self.decoder_layers = decoder_layers
-        self.heads = heads
-        self.segmentation_weight = segmentation_weight
-        self.duration_weight = duration_weight
-        self.transition_weight = transition_weight
-        self.length_pool = int(length_pool)
-        self.decoder_norm = decoder_norm
-        self.decoder_positions = decoder_positions
-        self.end_class = -1  # set by build_head
+        if self.length_pool < 1:
+            raise ConfigError(f"task.length_pool must be a positive number of batches, got {self.length_pool}")
+        if self.transition_weight <= 0:
+            raise ConfigError(f"task.transition_weight must be positive, got {self.transition_weight}")
+        for beta in self.predict:
+            if not 0 < beta <= self.future:
+                raise ConfigError(f"task.predict: β={beta} must lie in (0, task.future={self.future}]")
+        for alpha in self.observe:
+            if alpha + self.future > 1 + 1e-9:
+                raise ConfigError(f"task: α={alpha} + future={self.future} runs past the end of the video")
 
     @property
     def columns(self) -> list[Column]:
         return [
             Column(moc_key(a, b), f"α={a} β={b}", MeanOverClasses.higher_is_better)
-            for a in self.observe_fractions
-            for b in self.predict_fractions
+            for a in self.observe
+            for b in self.predict
         ]
 
     def build_head(self, hidden: int, num_classes: int) -> nn.Module:
@@ -272,7 +268,7 @@ class AnticipationTask(Task):
 
     def metric(self, num_classes: int, background: Sequence[int]) -> MeanOverClasses:
         """MoC counts every class: ``background`` is not used."""
-        return MeanOverClasses(num_classes, self.observe_fractions, self.predict_fractions, future=self.future)
+        return MeanOverClasses(num_classes, self.observe, self.predict, future=self.future)
 
     def predictions(
         self, model: TaskModel, videos: Sequence[Video], modalities: Sequence[str], *, max_len: int, batch_size: int, device: torch.device
@@ -283,7 +279,7 @@ class AnticipationTask(Task):
         observations = []
         empty = 0  # windows whose first query predicts the end: decoded by the fallback
         for video in videos:
-            for alpha in self.observe_fractions:
+            for alpha in self.observe:
                 observation = observe(video, alpha, self.future, max_len)
                 if observation is None:  # nothing observed: nothing can be predicted
                     predictions[video.name][alpha] = np.full(video.num_frames, UNOBSERVED, dtype=np.int64)
@@ -301,7 +297,7 @@ class AnticipationTask(Task):
                     logits[row].argmax(-1), durations[row], logits[row], obs.future_end - obs.future_start, end_class
                 )
         self.diagnostics = {
-            **constant_predictions(predictions, self.observe_fractions),
+            **constant_predictions(predictions, self.observe),
             "empty_transcript_windows": empty / max(len(observations), 1),
         }
         for video in videos:
