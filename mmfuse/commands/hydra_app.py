@@ -15,7 +15,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from mmfuse.engine.trainer import task_options
+from mmfuse.config import task_options
 from mmfuse.errors import ConfigError
 from mmfuse.registry import create_task
 

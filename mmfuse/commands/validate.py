@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from mmfuse.commands.hydra_app import compose_config
-from mmfuse.engine.trainer import adapter_options
+from mmfuse.config import adapter_options
 from mmfuse.errors import MmfuseError
 from mmfuse.registry import create_dataset
 

@@ -19,7 +19,8 @@ from rich.markup import escape
 from mmfuse.data.base import DatasetAdapter
 from mmfuse.data.video import Video
 from mmfuse.engine.device import resolve_device
-from mmfuse.engine.trainer import TrainBudget, adapter_options, chosen_config, task_options, train_and_evaluate
+from mmfuse.config import adapter_options, chosen_config, task_options
+from mmfuse.engine.trainer import TrainBudget, train_and_evaluate
 from mmfuse.errors import MmfuseError
 from mmfuse.registry import create_dataset, create_task
 from mmfuse.results.cells import cell_name, cell_params, config_hash, dataset_label

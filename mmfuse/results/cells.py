@@ -10,11 +10,12 @@ import hashlib
 import json
 from typing import Any, Mapping
 
+from mmfuse.config import DATASET_ENGINE_BLOCKS
+
 METHOD_GROUPS = ("encoder", "fusion", "regularizer", "temporal")
 NOT_PART_OF_A_CELL = ("seed", "device", "paths", "grid", "extra_cells", "hydra", "dataset", "task")
 NOT_PART_OF_A_CELL_PATHS = ("choice_options.task.",)  # task options, like ``task``, name no method
 NOT_HASHED = ("device", "paths", "grid", "extra_cells", "hydra")
-DATASET_ENGINE_BLOCKS = ("train", "r3d")  # dataset config blocks read by the engine and experiments, not the adapter
 NOT_PART_OF_A_DATASET_LABEL = ("root", *DATASET_ENGINE_BLOCKS)
 
 
