@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     outcomes = []
     for number, sweep in enumerate(sweeps):
         sweep_dir = runs_root / ".hydra" / f"sweep-{started}-{number}"
-        launch([*sweep, f"hydra.sweep.dir={sweep_dir}"], multirun=True)
+        launch(sweep, multirun=True, directory=sweep_dir)
         outcomes += [o for path in sorted(sweep_dir.glob(f"*/{OUTCOME_FILE}")) for o in json.loads(path.read_text())]
 
     counts = {status: sum(o["status"] == status for o in outcomes) for status in ("finished", "skipped", "failed")}
