@@ -152,3 +152,23 @@ def test_a_launch_composes_naming_references_once_per_choice_of_groups():
     assert sorted(references.roots) == [root.format("concat"), root.format("rtf")]
     assert references.task_choices["segmentation"]["temporal"] == "mstcn"  # the task chooses its temporal model
     assert list(references.adapters) == ["darai"] and references.adapters["darai"]["layout"] == "darai"
+
+
+def test_a_bench_reads_each_split_once_to_validate_and_train(tmp_path, tiny_paths, monkeypatch):
+    from folder_fixtures import make_folder_dataset
+
+    from mmfuse.data.folder import FolderDataset
+
+    reads = []
+    real = FolderDataset._load
+
+    def counted(self, split, keep=True):
+        reads.append(split)
+        return real(self, split, keep)
+
+    monkeypatch.setattr(FolderDataset, "_load", counted)
+    root = make_folder_dataset(tmp_path / "data")
+    grid = ["dataset=folder", f"dataset.root={root}", "dataset.train.epochs=1", "fusion=concat,single", "seed=1,2"]
+    assert main(["bench", *grid, "task=segmentation", *tiny_paths]) == 0
+    assert len(records(tmp_path / "runs")) == 2 * 3
+    assert sorted(reads) == ["test", "train"]

@@ -5,7 +5,6 @@ import json
 import time
 import traceback
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +14,12 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.markup import escape
 
-from mmfuse.config import adapter_options, chosen_config, task_options
-from mmfuse.data.base import DatasetAdapter
-from mmfuse.data.video import Video
+from mmfuse.config import chosen_config, task_options
+from mmfuse.engine.datasets import LoadedDataset, load_dataset
 from mmfuse.engine.device import resolve_device
 from mmfuse.engine.trainer import TrainBudget, train_and_evaluate
 from mmfuse.errors import ConfigError, MmfuseError
-from mmfuse.registry import create_dataset, create_task
+from mmfuse.registry import create_task
 from mmfuse.results.cells import NAMING_GROUPS, REFERENCES_FILE, NamingReferences
 from mmfuse.results.records import FAILURE_FILE, RunRecord, is_finished, run_directory, write_json_atomic
 
@@ -43,13 +41,6 @@ class CellOutcome:
     message: str = ""
 
 
-@lru_cache(maxsize=2)
-def _load(dataset_json: str) -> tuple[DatasetAdapter, list[Video], list[Video]]:
-    dataset_cfg = json.loads(dataset_json)
-    adapter = create_dataset(dataset_cfg["name"], **adapter_options(dataset_cfg))
-    return adapter, adapter.videos("train"), adapter.videos("test")
-
-
 def run_job(cfg: DictConfig) -> list[CellOutcome]:
     """Run every cell this job stands for, skipping finished ones; never raises for a failed cell."""
     hydra_cfg = HydraConfig.get()
@@ -59,13 +50,13 @@ def run_job(cfg: DictConfig) -> list[CellOutcome]:
     resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     outcomes = []
     try:
-        adapter, train, test = _load(json.dumps(resolved["dataset"], sort_keys=True))
-        variants = expand_single(resolved, adapter.modalities)
+        dataset = load_dataset(resolved["dataset"])
+        variants = expand_single(resolved, dataset.adapter.modalities)
     except MmfuseError as error:
         outcomes.append(_failure(resolved, choices, references, error))
         variants = []
     for variant in variants:
-        outcomes.append(run_cell(variant, choices, references, adapter, train, test))
+        outcomes.append(run_cell(variant, choices, references, dataset))
     output_dir = Path(hydra_cfg.runtime.output_dir)
     write_json_atomic(output_dir / OUTCOME_FILE, [asdict(o) for o in outcomes])
     return outcomes
@@ -99,9 +90,7 @@ def run_cell(
     resolved: dict[str, Any],
     choices: dict[str, str],
     references: NamingReferences,
-    adapter: DatasetAdapter,
-    train: list[Video],
-    test: list[Video],
+    dataset: LoadedDataset,
 ) -> CellOutcome:
     label, cell, hash8 = references.describe(resolved, choices)
     task_name, seed = resolved["task"]["name"], int(resolved["seed"])
@@ -117,11 +106,11 @@ def run_cell(
         task = create_task(task_name, **task_options(resolved))
         device = resolve_device(resolved["device"])
         outcome = train_and_evaluate(
-            dataset=adapter,
-            train_videos=train,
-            test_videos=test,
+            dataset=dataset.adapter,
+            train_videos=dataset.train,
+            test_videos=dataset.test,
             task=task,
-            modalities=adapter.modalities,
+            modalities=dataset.adapter.modalities,
             encoder_cfg=resolved["encoder"],
             fusion_cfg=resolved["fusion"],
             temporal_cfg=chosen_config(resolved, "temporal"),
