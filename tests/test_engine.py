@@ -1,11 +1,14 @@
-"""Seeding, schedules and device choice."""
+"""Seeding, schedules, device choice, mixed precision and peak memory; one run end to end."""
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 import pytest
 import torch
 
-from mmfuse.engine.device import autocast, resolve_device
+from mmfuse.engine.device import autocast, needs_grad_scaler, resolve_device
+from mmfuse.engine.memory import CLEAR_REFS, PeakMemory
 from mmfuse.engine.schedule import build_optimizer, warmup_cosine
 from mmfuse.engine.seeding import seed_everything
 from mmfuse.engine.trainer import TrainBudget, train_and_evaluate
@@ -39,8 +42,18 @@ def test_device_choice():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="no CUDA device"):
             resolve_device("cuda")
-    with autocast(torch.device("cpu")):
-        assert torch.get_autocast_dtype("cpu") is not None
+
+
+@pytest.mark.filterwarnings("ignore:CUDA is not available")
+@pytest.mark.parametrize("bf16", [True, False])
+def test_mixed_precision_is_bf16_on_cuda_else_fp16_with_a_grad_scaler(bf16, monkeypatch):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert isinstance(autocast(cpu), contextlib.nullcontext) and not needs_grad_scaler(cpu)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: bf16)
+    context = autocast(cuda)
+    assert isinstance(context, torch.autocast) and context.device == "cuda"
+    assert context.fast_dtype == (torch.bfloat16 if bf16 else torch.float16)
+    assert needs_grad_scaler(cuda) is not bf16
 
 
 def test_seeding_is_deterministic():
@@ -96,3 +109,13 @@ def test_a_dataset_may_scale_a_tasks_epochs():
     assert budget.for_task("anticipation").lr == budget.lr
     assert budget.for_task("anticipation").warmup_epochs == 1 and budget.for_task("segmentation").warmup_epochs == 2
     assert TrainBudget(epochs=1, task_epoch_scale={"anticipation": 0.43}).for_task("anticipation").epochs == 1
+
+
+@pytest.mark.skipif(not CLEAR_REFS.exists(), reason="the peak RSS of a run is measured on Linux")
+def test_a_run_reports_its_own_peak_memory_not_an_earlier_runs():
+    earlier = PeakMemory(torch.device("cpu"))
+    spike = np.ones(512 * 2**20 // 8)  # 512 MiB, written
+    earlier_peak = earlier.mb()
+    del spike
+    later = run(1)
+    assert 0 < later.peak_memory_mb < earlier_peak - 256

@@ -14,7 +14,8 @@ from mmfuse.analysis.representations import measure_effective_rank
 from mmfuse.config import options
 from mmfuse.data.base import DatasetAdapter
 from mmfuse.data.video import Video
-from mmfuse.engine.device import autocast, needs_grad_scaler, peak_memory_mb, reset_peak_memory
+from mmfuse.engine.device import autocast, needs_grad_scaler
+from mmfuse.engine.memory import PeakMemory
 from mmfuse.engine.schedule import build_optimizer
 from mmfuse.engine.seeding import seed_everything
 from mmfuse.models.backbone import build_backbone
@@ -47,7 +48,7 @@ class RunOutcome:
     metrics: dict[str, float]
     effective_rank: dict[str, float]
     parameters: int
-    peak_memory_mb: float
+    peak_memory_mb: float | None  # see PeakMemory
     train_seconds: float
     eval_seconds: float
     final_loss: float
@@ -77,7 +78,7 @@ def train_and_evaluate(
 ) -> RunOutcome:
     """The whole protocol of one run: seeded build, AdamW + warm-up/cosine training, evaluation."""
     rng = seed_everything(seed)
-    reset_peak_memory(device)
+    memory = PeakMemory(device)
     feature_dims = {m: int(train_videos[0].features[m].shape[1]) for m in modalities}
     backbone = build_backbone(
         modalities, feature_dims, dim, hidden, dict(encoder_cfg), dict(fusion_cfg), dict(temporal_cfg), shared_encoder,
@@ -142,7 +143,7 @@ def train_and_evaluate(
         metrics=metrics,
         effective_rank=erank,
         parameters=sum(p.numel() for p in model.parameters()),
-        peak_memory_mb=peak_memory_mb(device),
+        peak_memory_mb=memory.mb(),
         train_seconds=train_seconds,
         eval_seconds=eval_seconds,
         final_loss=last_loss,

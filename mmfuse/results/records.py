@@ -72,7 +72,9 @@ class RunRecord:
     effective_rank: dict[str, float]  # representation -> effective rank over the test videos (analysis.representations)
     diagnostics: dict[str, Any]  # the task's own counts from its evaluation (e.g. constant anticipation windows)
     parameters: int  # every parameter of the model
-    peak_memory_mb: float | None  # MiB, the run's own peak: ``engine.memory.PeakMemory`` says what is measured
+    # MiB during this run only: on CUDA the peak its tensors held; on CPU the process's peak resident
+    # set size (Linux; null elsewhere), memory held before the run included (engine.memory.PeakMemory)
+    peak_memory_mb: float | None
     train_seconds: float  # the training loop
     eval_seconds: float  # evaluation and the effective-rank analysis
     wall_seconds: float  # the whole cell, from its start to its record
