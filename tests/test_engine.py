@@ -13,7 +13,7 @@ from mmfuse.engine.schedule import build_optimizer, warmup_cosine
 from mmfuse.engine.seeding import seed_everything
 from mmfuse.engine.trainer import TrainBudget, train_and_evaluate
 from mmfuse.errors import ConfigError
-from mmfuse.registry import create_dataset, create_task
+from mmfuse.registry import create_dataset, create_fusion, create_task
 
 
 def test_warmup_then_cosine():
@@ -33,6 +33,18 @@ def test_no_weight_decay_on_biases_and_norms():
     decayed, plain = optimizer.param_groups
     assert decayed["weight_decay"] == 0.1 and [p.ndim for p in decayed["params"]] == [2]
     assert plain["weight_decay"] == 0.0 and len(plain["params"]) == 3
+
+
+def test_modules_keep_rtf_alpha_and_its_batchnorm_out_of_weight_decay():
+    fuser = create_fusion("rtf", modalities=["a", "b"], dim=8, preset="official")
+    assert fuser.scorer == "bn_gamma" and fuser.alpha is not None
+    model = torch.nn.ModuleDict({"fuser": fuser, "head": torch.nn.Linear(8, 3)})
+    decayed, plain = build_optimizer(model, 1e-3, 0.1, 10, 1)[0].param_groups
+    assert decayed["weight_decay"] == 0.1 and plain["weight_decay"] == 0.0
+    kept_out = {id(p) for p in plain["params"]}
+    assert {id(fuser.alpha), id(fuser.bn.weight), id(fuser.bn.bias)} <= kept_out
+    assert id(model["head"].weight) not in kept_out and any(p is model["head"].weight for p in decayed["params"])
+    assert create_fusion("rtf", modalities=["a", "b"], dim=8, mode="static").no_weight_decay() == set()
 
 
 def test_device_choice():
