@@ -588,7 +588,7 @@ def effective_task(config: dict) -> dict:
     """The task options a run used: ``task`` plus ``choice_options.task.<name>`` (the experiment sets
     R3D's α list there)."""
     sys.path.insert(0, str(REPO))
-    from mmfuse.engine.trainer import chosen_config
+    from mmfuse.config import chosen_config
 
     return chosen_config(config, "task")
 

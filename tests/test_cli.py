@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
-
 
 from mmfuse.cli import main
 from mmfuse.registry import REGISTRIES
+from mmfuse.results.records import RunRecord
 from tiny_config import TINY
 
 
@@ -49,7 +50,7 @@ def test_bench_grid_runs_skips_and_writes_leaderboards(tmp_path, tiny_paths, cap
     cells = {r["cell"] for r in runs}
     assert cells == {"concat", "single[modality=m0]", "single[modality=m1]"}
     for record in runs:
-        assert record["status"] == "finished"
+        assert record["status"] == "finished" and set(record) == {f.name for f in fields(RunRecord)}
         assert all(0.0 <= v <= 100.0 for v in record["metrics"].values())
         assert {"fused"} <= set(record["effective_rank"])
         assert (Path(record["config"]["paths"]["runs"]).is_dir())
@@ -139,3 +140,35 @@ def test_bench_plans_the_experiment_grid_and_its_extra_cells():
     # an axis on the command line replaces the experiment's, and drops extra cells that set it
     sweeps, _, _ = plan_sweeps(["fusion=concat", "seed=1"])
     assert sweeps == [["task=anticipation,segmentation", "experiment=default", "fusion=concat", "seed=1"]]
+
+
+def test_a_launch_composes_naming_references_once_per_choice_of_groups():
+    from mmfuse.commands.hydra_app import choosing_overrides, naming_references
+
+    jobs = choosing_overrides(["fusion=concat,rtf", "seed=1,2,3", "dataset.noise=0.5,1.0", "model.dim=32"])
+    assert jobs == [["fusion=concat", "model.dim=32"], ["fusion=rtf", "model.dim=32"]]
+    references = naming_references(["fusion=concat,rtf", "seed=1,2", "dataset=utkinect_r3d"])
+    root = "dataset=utkinect_r3d,encoder=projection,fusion={},regularizer=none,temporal=mstcn,task=segmentation"
+    assert sorted(references.roots) == [root.format("concat"), root.format("rtf")]
+    assert references.task_choices["segmentation"]["temporal"] == "mstcn"  # the task chooses its temporal model
+    assert list(references.adapters) == ["darai"] and references.adapters["darai"]["layout"] == "darai"
+
+
+def test_a_bench_reads_each_split_once_to_validate_and_train(tmp_path, tiny_paths, monkeypatch):
+    from folder_fixtures import make_folder_dataset
+
+    from mmfuse.data.folder import FolderDataset
+
+    reads = []
+    real = FolderDataset._load
+
+    def counted(self, split, keep=True):
+        reads.append(split)
+        return real(self, split, keep)
+
+    monkeypatch.setattr(FolderDataset, "_load", counted)
+    root = make_folder_dataset(tmp_path / "data")
+    grid = ["dataset=folder", f"dataset.root={root}", "dataset.train.epochs=1", "fusion=concat,single", "seed=1,2"]
+    assert main(["bench", *grid, "task=segmentation", *tiny_paths]) == 0
+    assert len(records(tmp_path / "runs")) == 2 * 3
+    assert sorted(reads) == ["test", "train"]

@@ -106,7 +106,7 @@ def test_each_ablation_experiment_runs(experiment, tmp_path):
 
 
 def test_r3d_base_sets_its_values_per_dataset_and_per_plugin():
-    from mmfuse.engine.trainer import chosen_config, task_options
+    from mmfuse.config import chosen_config, task_options
 
     cfg = OmegaConf.to_container(
         compose_config(["experiment=r3d", "dataset=utkinect_r3d", "dataset.root=/x", "task=anticipation"]), resolve=True

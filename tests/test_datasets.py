@@ -63,6 +63,12 @@ def test_adapter_contract(name: str, sample_rate: int, tmp_path: Path) -> None:
                 assert np.isfinite(features).all()
     assert len(set(names["train"])) == len(names["train"]) and len(set(names["test"])) == len(names["test"])
     assert not set(names["train"]) & set(names["test"])
+    checked, loaded = dataset.validate_and_load()  # what a bench reads once: validate()'s issues, videos()'s videos
+    assert checked == issues and {split: [video.name for video in videos] for split, videos in loaded.items()} == names
+    for split, videos in loaded.items():
+        for video, again in zip(videos, dataset.videos(split)):
+            assert np.array_equal(video.labels, again.labels)
+            assert all(np.array_equal(video.features[m], again.features[m]) for m in dataset.modalities)
     with pytest.raises(MmfuseError, match="validation"):
         dataset.videos("validation")
 

@@ -1,16 +1,19 @@
-"""Seeding, schedules and device choice."""
+"""Seeding, schedules, device choice, mixed precision and peak memory; one run end to end."""
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 import pytest
 import torch
 
-from mmfuse.engine.device import autocast, resolve_device
+from mmfuse.engine.device import autocast, needs_grad_scaler, resolve_device
+from mmfuse.engine.memory import CLEAR_REFS, PeakMemory
 from mmfuse.engine.schedule import build_optimizer, warmup_cosine
 from mmfuse.engine.seeding import seed_everything
 from mmfuse.engine.trainer import TrainBudget, train_and_evaluate
 from mmfuse.errors import ConfigError
-from mmfuse.registry import create_dataset, create_task
+from mmfuse.registry import create_dataset, create_fusion, create_task
 
 
 def test_warmup_then_cosine():
@@ -32,6 +35,18 @@ def test_no_weight_decay_on_biases_and_norms():
     assert plain["weight_decay"] == 0.0 and len(plain["params"]) == 3
 
 
+def test_modules_keep_rtf_alpha_and_its_batchnorm_out_of_weight_decay():
+    fuser = create_fusion("rtf", modalities=["a", "b"], dim=8, preset="official")
+    assert fuser.scorer == "bn_gamma" and fuser.alpha is not None
+    model = torch.nn.ModuleDict({"fuser": fuser, "head": torch.nn.Linear(8, 3)})
+    decayed, plain = build_optimizer(model, 1e-3, 0.1, 10, 1)[0].param_groups
+    assert decayed["weight_decay"] == 0.1 and plain["weight_decay"] == 0.0
+    kept_out = {id(p) for p in plain["params"]}
+    assert {id(fuser.alpha), id(fuser.bn.weight), id(fuser.bn.bias)} <= kept_out
+    assert id(model["head"].weight) not in kept_out and any(p is model["head"].weight for p in decayed["params"])
+    assert create_fusion("rtf", modalities=["a", "b"], dim=8, mode="static").no_weight_decay() == set()
+
+
 def test_device_choice():
     assert resolve_device("cpu").type == "cpu"
     expected = "cuda" if torch.cuda.is_available() else "cpu"
@@ -39,8 +54,18 @@ def test_device_choice():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="no CUDA device"):
             resolve_device("cuda")
-    with autocast(torch.device("cpu")):
-        assert torch.get_autocast_dtype("cpu") is not None
+
+
+@pytest.mark.filterwarnings("ignore:CUDA is not available")
+@pytest.mark.parametrize("bf16", [True, False])
+def test_mixed_precision_is_bf16_on_cuda_else_fp16_with_a_grad_scaler(bf16, monkeypatch):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert isinstance(autocast(cpu), contextlib.nullcontext) and not needs_grad_scaler(cpu)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: bf16)
+    context = autocast(cuda)
+    assert isinstance(context, torch.autocast) and context.device == "cuda"
+    assert context.fast_dtype == (torch.bfloat16 if bf16 else torch.float16)
+    assert needs_grad_scaler(cuda) is not bf16
 
 
 def test_seeding_is_deterministic():
@@ -96,3 +121,13 @@ def test_a_dataset_may_scale_a_tasks_epochs():
     assert budget.for_task("anticipation").lr == budget.lr
     assert budget.for_task("anticipation").warmup_epochs == 1 and budget.for_task("segmentation").warmup_epochs == 2
     assert TrainBudget(epochs=1, task_epoch_scale={"anticipation": 0.43}).for_task("anticipation").epochs == 1
+
+
+@pytest.mark.skipif(not CLEAR_REFS.exists(), reason="the peak RSS of a run is measured on Linux")
+def test_a_run_reports_its_own_peak_memory_not_an_earlier_runs():
+    earlier = PeakMemory(torch.device("cpu"))
+    spike = np.ones(512 * 2**20 // 8)  # 512 MiB, written
+    earlier_peak = earlier.mb()
+    del spike
+    later = run(1)
+    assert 0 < later.peak_memory_mb < earlier_peak - 256

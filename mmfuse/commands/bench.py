@@ -2,7 +2,9 @@
 
 Overrides are Hydra's: `key=value`, and `key=a,b,c` for a grid axis. With none, the `default`
 experiment runs. An axis given on the command line replaces the experiment's. Finished runs
-are skipped; `hydra/launcher=joblib` runs cells in parallel processes.
+are skipped; `hydra/launcher=joblib` runs cells in parallel processes. Each dataset is read
+once: with the default launcher the jobs train on the videos its validation read
+(`engine.datasets`); with launchers that start other processes each of them reads it once more.
 """
 from __future__ import annotations
 
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console()
     sweeps, plain, cfg = plan_sweeps(list(args.overrides))
     for dataset_cfg in datasets_to_check(sweeps, plain, cfg):
-        if report_dataset(dataset_cfg, console, list_warnings=False) > 0:
+        if report_dataset(dataset_cfg, console, bench=True) > 0:
             console.print("[red]The dataset has errors (above); nothing was run.[/red] Fix them, or check with `mmfuse validate`.")
             return 2
     runs_root = Path(cfg.paths.runs)
@@ -86,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     outcomes = []
     for number, sweep in enumerate(sweeps):
         sweep_dir = runs_root / ".hydra" / f"sweep-{started}-{number}"
-        launch([*sweep, f"hydra.sweep.dir={sweep_dir}"], multirun=True)
+        launch(sweep, multirun=True, directory=sweep_dir)
         outcomes += [o for path in sorted(sweep_dir.glob(f"*/{OUTCOME_FILE}")) for o in json.loads(path.read_text())]
 
     counts = {status: sum(o["status"] == status for o in outcomes) for status in ("finished", "skipped", "failed")}

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 import sys
 from contextlib import contextmanager
+from dataclasses import asdict
 from importlib.resources import files
+from pathlib import Path
 from typing import Iterator
 
 import hydra
@@ -15,9 +18,11 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from mmfuse.engine.trainer import task_options
+from mmfuse.config import task_options
 from mmfuse.errors import ConfigError
 from mmfuse.registry import create_task
+from mmfuse.results.cells import NAMING_GROUPS, REFERENCES_FILE, NamingReferences, choice_key
+from mmfuse.results.records import write_json_atomic
 
 CONFIG_MODULE = "mmfuse.configs"
 GROUPS = ("dataset", "encoder", "experiment", "fusion", "regularizer", "task", "temporal")
@@ -71,13 +76,17 @@ def hydra_context() -> Iterator[None]:
 def compose_config(overrides: list[str]) -> DictConfig:
     """The root config with ``overrides`` (none of them a sweep); config errors become ``ConfigError``."""
     check_group_choices(overrides)
-    try:
-        with hydra_context():
-            cfg = compose(config_name="config", overrides=overrides)
-    except (HydraException, OmegaConfBaseException) as error:
-        raise ConfigError(f"Invalid configuration: {error}") from None
+    with hydra_context():
+        cfg = _compose(overrides)
     check_task(cfg)
     return cfg
+
+
+def _compose(overrides: list[str], return_hydra_config: bool = False) -> DictConfig:
+    try:
+        return compose(config_name="config", overrides=overrides, return_hydra_config=return_hydra_config)
+    except (HydraException, OmegaConfBaseException) as error:
+        raise ConfigError(f"Invalid configuration: {error}") from None
 
 
 def check_task(cfg: DictConfig) -> None:
@@ -86,14 +95,17 @@ def check_task(cfg: DictConfig) -> None:
     create_task(cfg.task.name, **task_options(resolved))
 
 
-def launch(overrides: list[str], multirun: bool) -> list:
-    """Run ``mmfuse.engine.job.run_job`` through Hydra (a sweep when ``multirun``).
+def launch(overrides: list[str], multirun: bool, directory: Path) -> list:
+    """Run ``mmfuse.engine.job.run_job`` through Hydra (a sweep when ``multirun``) in ``directory``
+    (Hydra's run or sweep directory), beside the ``NamingReferences`` of its jobs, composed here.
 
     Returns the outcomes of the jobs that ran in this process (all of them with the default
     launcher; none with launchers that start other processes, whose outcomes are on disk).
     """
     from mmfuse.engine.job import run_job
 
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    write_json_atomic(Path(directory) / REFERENCES_FILE, asdict(naming_references(overrides)))
     outcomes: list = []
 
     @hydra.main(version_base=None, config_path=f"pkg://{CONFIG_MODULE}", config_name="config")
@@ -102,13 +114,58 @@ def launch(overrides: list[str], multirun: bool) -> list:
 
     GlobalHydra.instance().clear()
     saved = sys.argv
-    sys.argv = ["mmfuse", *(["--multirun"] if multirun else []), *overrides]
+    where = f"hydra.{'sweep' if multirun else 'run'}.dir={directory}"
+    sys.argv = ["mmfuse", *(["--multirun"] if multirun else []), *overrides, where]
     try:
         app()
     finally:
         sys.argv = saved
         GlobalHydra.instance().clear()
     return outcomes
+
+
+def naming_references(overrides: list[str]) -> NamingReferences:
+    """What the jobs of ``overrides`` (a sweep or one run) name their cells against (see
+    ``NamingReferences``), composed once per distinct choice of config groups among them."""
+    references = NamingReferences()
+    with hydra_context():
+        for job in choosing_overrides(overrides):
+            composed = _compose(job, return_hydra_config=True)
+            choices = {group: str(composed.hydra.runtime.choices.get(group)) for group in NAMING_GROUPS}
+            searchpath = list(composed.hydra.searchpath)
+            keep = [f"hydra.searchpath=[{','.join(searchpath)}]"] if searchpath else []
+            key, task, adapter = choice_key(choices), choices["task"], str(composed.dataset.name)
+            if key not in references.roots:
+                references.roots[key] = _reference([*keep, *(f"{g}={choices[g]}" for g in NAMING_GROUPS)])[0]
+            if task not in references.task_choices:
+                references.task_choices[task] = _reference([*keep, f"task={task}"])[1]
+            if adapter not in references.adapters:
+                references.adapters[adapter] = _reference([*keep, f"dataset={adapter}"])[0]["dataset"]
+    return references
+
+
+def _reference(overrides: list[str]) -> tuple[dict, dict]:
+    """The resolved root config with ``overrides`` (and nothing else), and its ``NAMING_GROUPS`` choices."""
+    composed = _compose(overrides, return_hydra_config=True)
+    choices = {group: composed.hydra.runtime.choices.get(group) for group in NAMING_GROUPS}
+    del composed.hydra
+    return OmegaConf.to_container(composed, resolve=True), choices  # type: ignore[return-value]
+
+
+def choosing_overrides(overrides: list[str]) -> list[list[str]]:
+    """The distinct override lists that decide what the jobs of ``overrides`` choose: every plain
+    override with each combination of the sweeps over config groups (other sweeps set values only).
+    As Hydra's basic sweeper, a later override of a key replaces an earlier one."""
+    axes: dict[str, list[str]] = {}
+    for text, override in zip(overrides, parse_overrides(overrides)):
+        key = override.get_key_element()
+        if not override.is_sweep_override():
+            axes[key] = [text]
+        elif override.key_or_group in GROUPS or "/" in override.key_or_group:
+            axes[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
+        else:
+            axes.pop(key, None)
+    return [list(job) for job in itertools.product(*axes.values())]
 
 
 def to_yaml(cfg: DictConfig) -> str:

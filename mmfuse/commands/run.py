@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -32,8 +33,9 @@ def run(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
     if any(o.is_sweep_override() for o in parse_overrides(overrides)):
         raise ConfigError("`mmfuse run` runs one configuration; use `mmfuse bench` for a grid (a=x,y).")
-    compose_config(overrides)
-    outcomes = launch(overrides, multirun=False)
+    cfg = compose_config(overrides)
+    directory = Path(cfg.paths.runs) / ".hydra" / f"run-{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
+    outcomes = launch(overrides, multirun=False, directory=directory)
     console = Console()
     for outcome in outcomes:
         if outcome.status != "failed":

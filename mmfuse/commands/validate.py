@@ -8,9 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from mmfuse.commands.hydra_app import compose_config
-from mmfuse.engine.trainer import adapter_options
+from mmfuse.engine.datasets import build_adapter, check_dataset
 from mmfuse.errors import MmfuseError
-from mmfuse.registry import create_dataset
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,17 +17,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides selecting the dataset, e.g. dataset=folder dataset.root=PATH")
 
 
-def report_dataset(cfg: DictConfig, console: Console, list_warnings: bool = True) -> int:
-    """Print every problem of the configured dataset (warnings only counted unless ``list_warnings``); return the number of errors."""
+def report_dataset(cfg: DictConfig, console: Console, bench: bool = False) -> int:
+    """Print every problem of the configured dataset; return the number of errors.
+
+    For a bench, warnings are only counted, and the videos the check read stay in this process
+    for the bench's jobs (``engine.datasets.check_dataset``): validating costs no second read.
+    """
     dataset_cfg = OmegaConf.to_container(cfg.dataset, resolve=True)
     try:
-        adapter = create_dataset(dataset_cfg["name"], **adapter_options(dataset_cfg))
-        issues = adapter.validate()
+        issues = check_dataset(dataset_cfg) if bench else build_adapter(dataset_cfg).validate()
     except MmfuseError as error:
         console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
         return 1
     warnings = [issue for issue in issues if issue.severity == "warning"]
-    if warnings and not list_warnings:
+    if warnings and bench:
         console.print(
             f"[yellow]{cfg.dataset.name}: {len(warnings)} warning(s)[/yellow] (known quirks of the data, each handled by "
             "a stated rule; `mmfuse validate` with the same dataset options lists them)",

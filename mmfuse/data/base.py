@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from functools import partial
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from mmfuse.data.issues import Issue, raise_on_errors
 from mmfuse.data.readers import relative
@@ -51,6 +52,15 @@ class DatasetAdapter(ABC):
     def validate(self) -> list[Issue]:
         """Check every file the adapter would read, without training; never raises on bad data."""
 
+    def validate_and_load(self) -> tuple[list[Issue], dict[str, list[Video]]]:
+        """``validate()``'s issues and, when none is an error, the videos of each split (else ``{}``):
+        what a bench checks, then trains on. Here ``validate()``, then ``videos()``; a
+        ``CheckedDataset`` keeps the videos its ``validate()`` reads, so its files are read once."""
+        issues = self.validate()
+        if any(issue.severity == "error" for issue in issues):
+            return issues, {}
+        return issues, {split: self.videos(split) for split in SPLITS}
+
 
 class CheckedDataset(DatasetAdapter):
     """A file-based adapter that defers what its constructor finds wrong.
@@ -58,11 +68,13 @@ class CheckedDataset(DatasetAdapter):
     The constructor keeps the problems it finds in ``_setup_issues`` instead of raising, so
     ``validate()`` can report them beside everything else; every load raises them first.
     Subclasses implement ``_load(split, keep)``: the videos of a split (only checked, one at a
-    time, when not ``keep``) and every problem found.
+    time, when not ``keep``) and every problem found; their ``validate()`` reads the splits
+    through ``_check_splits`` (or ``_check_split``).
     """
 
     _setup_issues: Sequence[Issue] = ()
     _dims: dict[str, int]  # feature width per modality, filled as files are read
+    _kept: dict[str, list[Video]] | None = None  # inside validate_and_load: the videos validate() read
 
     def _checked(self) -> None:
         raise_on_errors(list(self._setup_issues))
@@ -89,6 +101,31 @@ class CheckedDataset(DatasetAdapter):
         videos, issues = self._load(split)
         raise_on_errors(issues)
         return videos
+
+    def validate_and_load(self) -> tuple[list[Issue], dict[str, list[Video]]]:
+        self._kept = {}
+        try:
+            issues = self.validate()
+            kept = self._kept
+        finally:
+            self._kept = None
+        if any(issue.severity == "error" for issue in issues):
+            return issues, {}
+        return issues, {split: kept[split] if split in kept else self.videos(split) for split in SPLITS}
+
+    def _check_splits(self) -> list[Issue]:
+        """``validate()``'s read of every split: ``_check_split`` of each."""
+        return [issue for split in SPLITS for issue in self._check_split(split)]
+
+    def _check_split(
+        self, split: str, load: Callable[[bool], tuple[list[Video], list[Issue]]] | None = None
+    ) -> list[Issue]:
+        """``validate()``'s read of ``split`` by ``load(keep)`` (default: ``_load(split, keep)``): its
+        issues. Only checked, except inside ``validate_and_load``, which keeps the videos."""
+        videos, issues = (load or partial(self._load, split))(self._kept is not None)
+        if self._kept is not None:
+            self._kept[split] = videos
+        return issues
 
 
 class FileDescribedDataset(CheckedDataset):
@@ -119,8 +156,7 @@ class FileDescribedDataset(CheckedDataset):
         issues = list(self._setup_issues)
         if not self._labels_readable:
             return issues
-        for split in SPLITS:
-            issues += self._load(split, keep=False)[1]
+        issues += self._check_splits()
         location = relative(self.split_file("test"), self.root)
         for name in sorted(self._split_videos("train") & self._split_videos("test")):
             issues.append(Issue(

@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mmfuse.data.base import SPLITS, CheckedDataset, check_split
+from mmfuse.data.base import CheckedDataset, check_split
 from mmfuse.data.issues import Issue, raise_on_errors
 from mmfuse.data.readers import Layout, check_options, error, fit_length, read_modality_features, relative, warning
 from mmfuse.data.skeleton import STREAMS, check_streams, skeleton_streams
@@ -488,6 +488,5 @@ class NTUDataset(CheckedDataset):
         issues = list(self._setup_issues)
         if any(issue.severity == "error" for issue in issues) and not self._samples:
             return issues
-        for split in SPLITS:
-            issues += self._load(split, keep=False)[1]
+        issues += self._check_splits()
         return issues

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Sequence
 
@@ -329,7 +330,7 @@ class UTKinectDataset(CheckedDataset):
         intervals, issues = self._read_labels()
         try:
             for split in ("train", "test"):
-                issues += self._load_sequences(split, intervals, _unreadable(issues), keep=False)[1]
+                issues += self._check_split(split, partial(self._load_sequences, split, intervals, _unreadable(issues)))
         except DataError as exc:
             issues.append(error(str(self.root), str(exc)))
         return issues

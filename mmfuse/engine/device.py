@@ -29,17 +29,3 @@ def autocast(device: torch.device) -> ContextManager:
 
 def needs_grad_scaler(device: torch.device) -> bool:
     return device.type == "cuda" and not torch.cuda.is_bf16_supported()
-
-
-def reset_peak_memory(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def peak_memory_mb(device: torch.device) -> float:
-    """Peak CUDA memory of this run, or the process's peak resident set size on CPU."""
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

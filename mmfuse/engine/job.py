@@ -1,32 +1,29 @@
 """The body of one Hydra job: one grid cell (or one per modality for ``fusion=single``)."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 import traceback
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from hydra import compose
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.markup import escape
 
-from mmfuse.data.base import DatasetAdapter
-from mmfuse.data.video import Video
+from mmfuse.config import chosen_config, task_options
+from mmfuse.engine.datasets import LoadedDataset, load_dataset
 from mmfuse.engine.device import resolve_device
-from mmfuse.engine.trainer import TrainBudget, adapter_options, chosen_config, task_options, train_and_evaluate
-from mmfuse.errors import MmfuseError
-from mmfuse.registry import create_dataset, create_task
-from mmfuse.results.cells import cell_name, cell_params, config_hash, dataset_label
-from mmfuse.results.records import FAILURE_FILE, RESULT_FILE, environment, is_finished, run_directory, write_json_atomic
+from mmfuse.engine.trainer import TrainBudget, train_and_evaluate
+from mmfuse.errors import ConfigError, MmfuseError
+from mmfuse.registry import create_task
+from mmfuse.results.cells import NAMING_GROUPS, REFERENCES_FILE, NamingReferences
+from mmfuse.results.records import FAILURE_FILE, RunRecord, is_finished, run_directory, write_json_atomic
 
 OUTCOME_FILE = "outcome.json"
-GROUPS = ("dataset", "encoder", "fusion", "regularizer", "temporal", "task")
 
 console = Console(stderr=True, highlight=False)
 
@@ -44,35 +41,23 @@ class CellOutcome:
     message: str = ""
 
 
-@lru_cache(maxsize=4)
-def _compose_reference(overrides: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, str]]:
-    composed = compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
-    choices = dict(composed.hydra.runtime.choices)
-    del composed.hydra
-    return OmegaConf.to_container(composed, resolve=True), choices  # type: ignore[return-value]
-
-
-@lru_cache(maxsize=2)
-def _load(dataset_json: str) -> tuple[DatasetAdapter, list[Video], list[Video]]:
-    dataset_cfg = json.loads(dataset_json)
-    adapter = create_dataset(dataset_cfg["name"], **adapter_options(dataset_cfg))
-    return adapter, adapter.videos("train"), adapter.videos("test")
-
-
 def run_job(cfg: DictConfig) -> list[CellOutcome]:
     """Run every cell this job stands for, skipping finished ones; never raises for a failed cell."""
-    choices = {group: str(HydraConfig.get().runtime.choices.get(group)) for group in GROUPS}
+    hydra_cfg = HydraConfig.get()
+    choices = {group: str(hydra_cfg.runtime.choices.get(group)) for group in NAMING_GROUPS}
+    launch_dir = Path(hydra_cfg.sweep.dir if hydra_cfg.mode == RunMode.MULTIRUN else hydra_cfg.run.dir)
+    references = read_naming_references(launch_dir)
     resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     outcomes = []
     try:
-        adapter, train, test = _load(json.dumps(resolved["dataset"], sort_keys=True))
-        variants = expand_single(resolved, adapter.modalities)
+        dataset = load_dataset(resolved["dataset"])
+        variants = expand_single(resolved, dataset.adapter.modalities)
     except MmfuseError as error:
-        outcomes.append(_failure(resolved, choices, error))
+        outcomes.append(_failure(resolved, choices, references, error))
         variants = []
     for variant in variants:
-        outcomes.append(run_cell(variant, choices, adapter, train, test))
-    output_dir = Path(HydraConfig.get().runtime.output_dir)
+        outcomes.append(run_cell(variant, choices, references, dataset))
+    output_dir = Path(hydra_cfg.runtime.output_dir)
     write_json_atomic(output_dir / OUTCOME_FILE, [asdict(o) for o in outcomes])
     return outcomes
 
@@ -85,30 +70,29 @@ def expand_single(resolved: dict[str, Any], modalities: list[str]) -> list[dict[
     return [{**resolved, "fusion": {**fusion, "modality": modality}} for modality in modalities]
 
 
-def describe(resolved: dict[str, Any], choices: dict[str, str]) -> tuple[str, str, str]:
-    """(dataset label, cell name, config hash) of a resolved config."""
-    # Composing resets Hydra's search path: keep the job's (configs of out-of-tree plugins).
-    searchpath = list(HydraConfig.get().searchpath)
-    keep = (f"hydra.searchpath=[{','.join(searchpath)}]",) if searchpath else ()
-    reference, _ = _compose_reference((*keep, *(f"{g}={choices[g]}" for g in GROUPS)))
-    _, default_choices = _compose_reference((*keep, f"task={choices['task']}"))  # a task may choose its temporal model
-    params = cell_params(resolved, choices, reference, default_choices)
-    # Against the adapter's own config, so a variant (dataset=utkinect_r3d) is labelled as the same
-    # options spelled out (darai[layout=utkinect_r3d]), never as the adapter's default dataset.
-    adapter_reference, _ = _compose_reference((*keep, f"dataset={resolved['dataset']['name']}"))
-    return dataset_label(resolved, adapter_reference), cell_name(resolved, params), config_hash(resolved)
+def read_naming_references(launch_dir: Path) -> NamingReferences:
+    """The references the launching process composed for this launch (see ``commands.hydra_app.launch``)."""
+    path = launch_dir / REFERENCES_FILE
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing: run jobs through `mmfuse run` or `mmfuse bench`, which write it")
+    return NamingReferences(**json.loads(path.read_text()))
 
 
-def _failure(resolved: dict[str, Any], choices: dict[str, str], error: BaseException) -> CellOutcome:
-    label, cell, _ = describe(resolved, choices)
+def _failure(
+    resolved: dict[str, Any], choices: dict[str, str], references: NamingReferences, error: BaseException
+) -> CellOutcome:
+    label, cell, _ = references.describe(resolved, choices)
     console.print(escape(f"✗ {resolved['task']['name']} / {label} / {cell} seed={resolved['seed']}: {error}"), style="red")
     return CellOutcome("failed", resolved["task"]["name"], label, cell, int(resolved["seed"]), "", str(error))
 
 
 def run_cell(
-    resolved: dict[str, Any], choices: dict[str, str], adapter: DatasetAdapter, train: list[Video], test: list[Video]
+    resolved: dict[str, Any],
+    choices: dict[str, str],
+    references: NamingReferences,
+    dataset: LoadedDataset,
 ) -> CellOutcome:
-    label, cell, hash8 = describe(resolved, choices)
+    label, cell, hash8 = references.describe(resolved, choices)
     task_name, seed = resolved["task"]["name"], int(resolved["seed"])
     run_dir = run_directory(Path(resolved["paths"]["runs"]), task_name, label, cell, seed, hash8)
     title = escape(f"{task_name} / {label} / {cell} seed={seed}")
@@ -122,11 +106,11 @@ def run_cell(
         task = create_task(task_name, **task_options(resolved))
         device = resolve_device(resolved["device"])
         outcome = train_and_evaluate(
-            dataset=adapter,
-            train_videos=train,
-            test_videos=test,
+            dataset=dataset.adapter,
+            train_videos=dataset.train,
+            test_videos=dataset.test,
             task=task,
-            modalities=adapter.modalities,
+            modalities=dataset.adapter.modalities,
             encoder_cfg=resolved["encoder"],
             fusion_cfg=resolved["fusion"],
             temporal_cfg=chosen_config(resolved, "temporal"),
@@ -147,31 +131,28 @@ def run_cell(
         message = str(error) if isinstance(error, MmfuseError) else f"{type(error).__name__}: {error} (see {run_dir / FAILURE_FILE})"
         console.print(f"[red]✗[/red] {title}: {escape(message)}")
         return CellOutcome("failed", task_name, label, cell, seed, str(run_dir), message)
-    record = {
-        "status": "finished",
-        "task": task_name,
-        "dataset": label,
-        "cell": cell,
-        "method": resolved["fusion"]["name"],
-        "seed": seed,
-        "hash": hash8,
-        "metrics": outcome.metrics,
-        "columns": [asdict(c) for c in task.columns],
-        "effective_rank": outcome.effective_rank,
-        "diagnostics": dict(task.diagnostics),
-        "parameters": outcome.parameters,
-        "peak_memory_mb": outcome.peak_memory_mb,
-        "train_seconds": outcome.train_seconds,
-        "eval_seconds": outcome.eval_seconds,
-        "wall_seconds": time.perf_counter() - started,
-        "final_loss": outcome.final_loss,
-        "train_logs": outcome.train_logs,
-        "device": str(device),
-        "versions": environment(),
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(),
-        "config": resolved,
-    }
-    write_json_atomic(run_dir / RESULT_FILE, record)
+    record = RunRecord(
+        task=task_name,
+        dataset=label,
+        cell=cell,
+        method=resolved["fusion"]["name"],
+        seed=seed,
+        hash=hash8,
+        metrics=outcome.metrics,
+        columns=[asdict(c) for c in task.columns],
+        effective_rank=outcome.effective_rank,
+        diagnostics=dict(task.diagnostics),
+        parameters=outcome.parameters,
+        peak_memory_mb=outcome.peak_memory_mb,
+        train_seconds=outcome.train_seconds,
+        eval_seconds=outcome.eval_seconds,
+        wall_seconds=time.perf_counter() - started,
+        final_loss=outcome.final_loss,
+        train_logs=outcome.train_logs,
+        device=str(device),
+        config=resolved,
+    )
+    record.write(run_dir)
     shown = escape("  ".join(f"{c.header} {outcome.metrics[c.key]:.1f}" for c in task.columns[:4]))
-    console.print(f"[green]✓[/green] {title}: {shown} … ({record['wall_seconds']:.1f} s)")
+    console.print(f"[green]✓[/green] {title}: {shown} … ({record.wall_seconds:.1f} s)")
     return CellOutcome("finished", task_name, label, cell, seed, str(run_dir))

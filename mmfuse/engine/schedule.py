@@ -10,16 +10,29 @@ from torch import nn
 def build_optimizer(
     model: nn.Module, lr: float, weight_decay: float, total_steps: int, warmup_steps: int
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW (no decay on biases and norms) and a per-step warm-up + cosine schedule."""
+    """AdamW and a per-step warm-up + cosine schedule. Not decayed: biases, norms (parameters
+    with fewer than 2 dimensions) and what modules name in ``no_weight_decay()``."""
+    skip = no_weight_decay(model)
     decay, no_decay = [], []
-    for parameter in model.parameters():
+    for name, parameter in model.named_parameters():
         if parameter.requires_grad:
-            (decay if parameter.ndim >= 2 else no_decay).append(parameter)
+            (decay if parameter.ndim >= 2 and name not in skip else no_decay).append(parameter)
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=lr,
         foreach=True,  # one kernel per group, not per tensor: the CPU default is the per-tensor loop
     )
     return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(total_steps, warmup_steps))
+
+
+def no_weight_decay(model: nn.Module) -> set[str]:
+    """Names of the parameters that modules keep out of weight decay. timm's convention: a module
+    may define ``no_weight_decay() -> set[str]``, names relative to itself; collected over every module."""
+    return {
+        f"{prefix}.{name}" if prefix else name
+        for prefix, module in model.named_modules()
+        if callable(getattr(module, "no_weight_decay", None))
+        for name in module.no_weight_decay()
+    }
 
 
 def warmup_cosine(total_steps: int, warmup_steps: int):

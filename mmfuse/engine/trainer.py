@@ -10,16 +10,17 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from mmfuse.analysis.effective_rank import masked_effective_rank
+from mmfuse.analysis.representations import measure_effective_rank
+from mmfuse.config import options
 from mmfuse.data.base import DatasetAdapter
 from mmfuse.data.video import Video
-from mmfuse.engine.device import autocast, needs_grad_scaler, peak_memory_mb, reset_peak_memory
+from mmfuse.engine.device import autocast, needs_grad_scaler
+from mmfuse.engine.memory import PeakMemory
 from mmfuse.engine.schedule import build_optimizer
 from mmfuse.engine.seeding import seed_everything
 from mmfuse.models.backbone import build_backbone
 from mmfuse.registry import create_regularizer
-from mmfuse.results.cells import DATASET_ENGINE_BLOCKS
-from mmfuse.tasks.base import Task, TaskModel, length_batches, pad_windows
+from mmfuse.tasks.base import Task, TaskModel
 
 
 @dataclass
@@ -47,33 +48,11 @@ class RunOutcome:
     metrics: dict[str, float]
     effective_rank: dict[str, float]
     parameters: int
-    peak_memory_mb: float
+    peak_memory_mb: float | None  # see PeakMemory
     train_seconds: float
     eval_seconds: float
     final_loss: float
     train_logs: dict[str, float] = field(default_factory=dict)  # loss terms, mean over the last epoch
-
-
-def options(cfg: Mapping[str, Any], *exclude: str) -> dict[str, Any]:
-    """A group config minus its ``name`` (and ``exclude``): the plugin's constructor options."""
-    return {k: v for k, v in cfg.items() if k not in ("name", *exclude)}
-
-
-def chosen_config(cfg: Mapping[str, Any], group: str) -> dict[str, Any]:
-    """A group's config plus ``choice_options.<group>.<plugin name>``: the values an experiment sets
-    for one plugin of a grid that swaps it (e.g. R3D's anticipation decoder, its Temporal Fuser)."""
-    name = cfg[group]["name"]
-    return {**cfg[group], **((cfg.get("choice_options") or {}).get(group) or {}).get(name, {})}
-
-
-def task_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The run's task constructor options (see :func:`chosen_config`)."""
-    return options(chosen_config(cfg, "task"))
-
-
-def adapter_options(dataset_cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """A dataset config's adapter options: without its training budget and its R3D values."""
-    return options(dataset_cfg, *DATASET_ENGINE_BLOCKS)
 
 
 def train_and_evaluate(
@@ -99,7 +78,7 @@ def train_and_evaluate(
 ) -> RunOutcome:
     """The whole protocol of one run: seeded build, AdamW + warm-up/cosine training, evaluation."""
     rng = seed_everything(seed)
-    reset_peak_memory(device)
+    memory = PeakMemory(device)
     feature_dims = {m: int(train_videos[0].features[m].shape[1]) for m in modalities}
     backbone = build_backbone(
         modalities, feature_dims, dim, hidden, dict(encoder_cfg), dict(fusion_cfg), dict(temporal_cfg), shared_encoder,
@@ -164,49 +143,12 @@ def train_and_evaluate(
         metrics=metrics,
         effective_rank=erank,
         parameters=sum(p.numel() for p in model.parameters()),
-        peak_memory_mb=peak_memory_mb(device),
+        peak_memory_mb=memory.mb(),
         train_seconds=train_seconds,
         eval_seconds=eval_seconds,
         final_loss=last_loss,
         train_logs={key: float(np.mean(values)) for key, values in epoch_logs.items()},
     )
-
-
-def measure_effective_rank(
-    model: TaskModel, videos: Sequence[Video], modalities: Sequence[str], batch_size: int, device: torch.device
-) -> dict[str, float]:
-    """R3D Eq. 1 over every step of every (whole) test video.
-
-    Keys: each modality's embedding before fusion (``m``), the fused tokens (``fused``), and,
-    where the fuser exposes its per-modality streams (``concat``, ``rtf``), each stream after
-    fusion (``m/blended``) and the streams stacked on the channel axis (``stacked``: R3D's fused
-    representation, before the output projection).
-    """
-    rows: dict[str, list[torch.Tensor]] = {}
-    for indices in length_batches([v.num_steps for v in videos], batch_size):
-        feats, mask = pad_windows([{m: videos[i].features[m] for m in modalities} for i in indices], modalities)
-        with torch.no_grad():
-            _, fused = model({m: x.to(device) for m, x in feats.items()}, mask.to(device))
-            after = blended_streams(model, fused.embeddings, mask.to(device))
-            if after:
-                after["stacked"] = torch.cat(list(after.values()), dim=-1)
-        valid = mask.flatten().to(device)
-        for name, tensor in {**fused.embeddings, **after, "fused": fused.tokens}.items():
-            rows.setdefault(name, []).append(tensor.float().flatten(0, 1)[valid].cpu())
-    ranks = {}
-    for name, parts in rows.items():
-        tokens = torch.cat(parts)[None]
-        mask = torch.ones(tokens.shape[:2], dtype=torch.bool)
-        ranks[name] = masked_effective_rank(tokens, mask, generator=torch.Generator().manual_seed(0))
-    return ranks
-
-
-def blended_streams(model: TaskModel, embeddings: dict[str, torch.Tensor], mask: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Per-modality streams after fusion, from fusers that expose ``streams(feats, mask)``."""
-    streams = getattr(model.backbone.fuser, "streams", None)
-    if not callable(streams):
-        return {}
-    return {f"{m}/blended": x for m, x in streams(embeddings, mask).items()}
 
 
 def _progress() -> Progress:

@@ -292,6 +292,11 @@ class RankEnhancingTokenFuser(Fuser):
             f"mode={self.mode}, scorer={self.scorer}, combine={self.combine}, running_stats={self.running_stats}"
         )
 
+    def no_weight_decay(self) -> set[str]:
+        """α and the BatchNorm's γ and β (|γ| is the ``bn_gamma`` score) stay out of weight decay
+        (timm's convention; ``engine.schedule.build_optimizer`` reads it)."""
+        return {name for name, _ in self.named_parameters() if name in ("alpha", "bn.weight", "bn.bias")}
+
     # -- scores ---------------------------------------------------------------------------
 
     def _batch_scores(self, xs: list[Tensor], mask: Tensor, joined: Tensor | None = None) -> Tensor:

@@ -22,8 +22,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import yaml
 from omegaconf import OmegaConf
 
+from mmfuse.config import options
 from mmfuse.errors import ConfigError
-from mmfuse.engine.trainer import options
 from mmfuse.registry import DATASETS, TASKS, create_task
 from mmfuse.results.cells import NOT_PART_OF_A_DATASET_LABEL
 

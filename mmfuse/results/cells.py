@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from mmfuse.config import DATASET_ENGINE_BLOCKS
+from mmfuse.errors import ConfigError
+
 METHOD_GROUPS = ("encoder", "fusion", "regularizer", "temporal")
+NAMING_GROUPS = ("dataset", *METHOD_GROUPS, "task")  # the group choices a cell's name is diffed under
+REFERENCES_FILE = "cell_references.json"
 NOT_PART_OF_A_CELL = ("seed", "device", "paths", "grid", "extra_cells", "hydra", "dataset", "task")
 NOT_PART_OF_A_CELL_PATHS = ("choice_options.task.",)  # task options, like ``task``, name no method
 NOT_HASHED = ("device", "paths", "grid", "extra_cells", "hydra")
-DATASET_ENGINE_BLOCKS = ("train", "r3d")  # dataset config blocks read by the engine and experiments, not the adapter
 NOT_PART_OF_A_DATASET_LABEL = ("root", *DATASET_ENGINE_BLOCKS)
 
 
@@ -104,3 +109,35 @@ def config_hash(cfg: Mapping[str, Any]) -> str:
 def safe_path_part(name: str) -> str:
     """A cell or dataset label usable as one directory name."""
     return name.replace("/", "_").replace("\\", "_")
+
+
+def choice_key(choices: Mapping[str, Any]) -> str:
+    """``dataset=…,encoder=…,…``: the choices of ``NAMING_GROUPS``, as ``NamingReferences`` keys them."""
+    return ",".join(f"{group}={choices[group]}" for group in NAMING_GROUPS)
+
+
+@dataclass
+class NamingReferences:
+    """The configs names are diffed against, composed by the process that launches the jobs.
+
+    ``roots``: per ``choice_key``, the root config with exactly those group choices (no
+    experiment, no other override): what ``cell_params`` diffs a cell against. ``task_choices``:
+    per task, the ``NAMING_GROUPS`` choices the root config makes with that task alone (a task
+    may choose its temporal model). ``adapters``: per dataset adapter name, the ``dataset`` block
+    of ``configs/dataset/<name>.yaml``, so a variant (``dataset=utkinect_r3d``) is labelled as the
+    same options spelled out (``darai[layout=utkinect_r3d]``), never as the adapter's default.
+    """
+
+    roots: dict[str, dict[str, Any]] = field(default_factory=dict)
+    task_choices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    adapters: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def describe(self, resolved: Mapping[str, Any], choices: Mapping[str, str]) -> tuple[str, str, str]:
+        """(dataset label, cell name, config hash) of a job's resolved config and its group choices."""
+        key, task, adapter = choice_key(choices), choices["task"], resolved["dataset"]["name"]
+        for table, wanted in ((self.roots, key), (self.task_choices, task), (self.adapters, adapter)):
+            if wanted not in table:
+                raise ConfigError(f"no naming reference for {wanted}: jobs are named against configs their launch composed")
+        params = cell_params(resolved, choices, self.roots[key], self.task_choices[task])
+        label = dataset_label(resolved, {"dataset": self.adapters[adapter]})
+        return label, cell_name(resolved, params), config_hash(resolved)

@@ -1,8 +1,10 @@
 """Run records: one ``result.json`` per finished run, written atomically."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import platform
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,44 @@ def environment() -> dict[str, str]:
         "platform": platform.platform(),
         "cuda": torch.version.cuda or "",
     }
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat()
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One finished run, as its ``result.json`` holds it (``load_records`` adds ``path``)."""
+
+    task: str  # task name
+    dataset: str  # dataset label: ``name[option=value,...]``
+    cell: str  # cell name: ``method[k=v,...]``
+    method: str  # the fusion plugin's name
+    seed: int
+    hash: str  # 8 hex digits of the resolved config (``cells.config_hash``), in the run directory's name
+    metrics: dict[str, float]  # column key -> value, in percent
+    columns: list[dict[str, Any]]  # the task's columns (key, header, ...), in the order boards show them
+    effective_rank: dict[str, float]  # representation -> effective rank over the test videos (analysis.representations)
+    diagnostics: dict[str, Any]  # the task's own counts from its evaluation (e.g. constant anticipation windows)
+    parameters: int  # every parameter of the model
+    # MiB during this run only: on CUDA the peak its tensors held; on CPU the process's peak resident
+    # set size (Linux; null elsewhere), memory held before the run included (engine.memory.PeakMemory)
+    peak_memory_mb: float | None
+    train_seconds: float  # the training loop
+    eval_seconds: float  # evaluation and the effective-rank analysis
+    wall_seconds: float  # the whole cell, from its start to its record
+    final_loss: float  # the last training step's loss
+    train_logs: dict[str, float]  # each loss term, mean over the last epoch
+    device: str  # e.g. ``cpu``, ``cuda:0``
+    config: dict[str, Any]  # the resolved config of the run
+    status: str = "finished"  # only finished runs are recorded; a failed one leaves ``failure.txt``
+    versions: dict[str, str] = field(default_factory=environment)  # see ``environment``
+    created: str = field(default_factory=_now)  # ISO 8601, UTC
+
+    def write(self, run_dir: Path) -> None:
+        """Write ``result.json`` into ``run_dir`` atomically: from then on the run counts as finished."""
+        write_json_atomic(Path(run_dir) / RESULT_FILE, asdict(self))
 
 
 def load_records(runs_root: Path) -> list[dict[str, Any]]:

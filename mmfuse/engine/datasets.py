@@ -1,0 +1,68 @@
+"""The datasets this process has read, so a bench's validation and its jobs share one read.
+
+With the default launcher every job runs in the launching process: ``mmfuse bench`` checks each
+dataset with ``check_dataset``, which keeps the adapter and the videos that check read, and each
+job takes them from ``load_dataset``. Launchers that run jobs in other processes (joblib,
+submitit) cannot share the bench's read: each worker process reads each dataset it trains on once.
+"""
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from mmfuse.config import adapter_options
+from mmfuse.data.base import DatasetAdapter
+from mmfuse.data.issues import Issue
+from mmfuse.data.video import Video
+from mmfuse.registry import create_dataset
+
+KEPT = 2  # datasets a process holds at once; the least recently used one goes first
+
+
+@dataclass(frozen=True)
+class LoadedDataset:
+    adapter: DatasetAdapter
+    train: list[Video]
+    test: list[Video]
+
+
+_loaded: OrderedDict[str, LoadedDataset] = OrderedDict()
+
+
+def build_adapter(dataset_cfg: Mapping[str, Any]) -> DatasetAdapter:
+    """The adapter of a resolved dataset config (cheap: no feature file is read)."""
+    return create_dataset(dataset_cfg["name"], **adapter_options(dataset_cfg))
+
+
+def load_dataset(dataset_cfg: Mapping[str, Any]) -> LoadedDataset:
+    """The adapter and the videos of both splits of a resolved dataset config, read once per process."""
+    key = _key(dataset_cfg)
+    if key not in _loaded:
+        adapter = build_adapter(dataset_cfg)
+        _keep(key, LoadedDataset(adapter, adapter.videos("train"), adapter.videos("test")))
+    _loaded.move_to_end(key)
+    return _loaded[key]
+
+
+def check_dataset(dataset_cfg: Mapping[str, Any]) -> list[Issue]:
+    """Every issue of a resolved dataset config's data; when none is an error, the videos this
+    check read are kept for ``load_dataset``."""
+    adapter = build_adapter(dataset_cfg)
+    issues, videos = adapter.validate_and_load()
+    if videos:
+        _keep(_key(dataset_cfg), LoadedDataset(adapter, videos["train"], videos["test"]))
+    return issues
+
+
+def _key(dataset_cfg: Mapping[str, Any]) -> str:
+    """What the adapter sees: its name and options (a dataset's training budget reads no file)."""
+    return json.dumps({"name": dataset_cfg["name"], **adapter_options(dataset_cfg)}, sort_keys=True)
+
+
+def _keep(key: str, loaded: LoadedDataset) -> None:
+    _loaded[key] = loaded
+    _loaded.move_to_end(key)
+    while len(_loaded) > KEPT:
+        _loaded.popitem(last=False)
