@@ -4,7 +4,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from mmfuse.errors import ConfigError
-from mmfuse.models.attention import Attention, DecoderBlock, dense, guard
+from mmfuse.models.attention import DecoderBlock, dense, guard
 from mmfuse.models.positions import KINDS, Positions
 
 
@@ -41,13 +41,11 @@ class AnticipationDecoder(nn.Module):
         self.query_embed = nn.Embedding(num_queries, dim)
         self.layers = nn.ModuleList(
             DecoderBlock(
-                dim, heads, qkv_bias=True, dropout=dropout, attn_dropout=dropout, mlp_dropout=dropout, norm=norm
+                dim, heads, qkv_bias=True, dropout=dropout, attn_dropout=dropout, mlp_dropout=dropout, norm=norm,
+                attention_init="multihead",
             )
             for _ in range(layers)
         )
-        for module in self.layers.modules():
-            if isinstance(module, Attention):
-                module.reset_like_multihead_attention()
         self.positions = Positions(dim, positions, max_positions)
         self.norm = nn.LayerNorm(dim)
         self.class_head = nn.Linear(dim, num_classes + 1)

@@ -23,6 +23,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils import skip_init
 
 # attend(q, k, v, dropout_p) -> out; q [N, H, *tokens_q, d], k/v [N, H, *tokens_k, d].
 Attend = Callable[[Tensor, Tensor, Tensor, float], Tensor]
@@ -134,15 +135,30 @@ class Attention(nn.Module):
     heads are split, ``attend`` computes the attention (its grid layout and mask are its business;
     ``attn_dropout`` on the weights in training), heads are merged, projected (``proj``) and
     ``proj_dropout`` applied.
+
+    ``init="multihead"`` initialises as ``nn.MultiheadAttention`` does, drawing the same random
+    numbers in the same order (the output Linear's default init, then Xavier-uniform over the whole
+    ``3·dim × dim`` in-projection; zero in-projection and output biases), so a model that moves
+    off it keeps its weights under a seed; ``"linear"`` leaves ``nn.Linear``'s init.
     """
 
     def __init__(self, dim: int, heads: int, qkv_bias: bool = False, attn_dropout: float = 0.0,
-                 proj_dropout: float = 0.0) -> None:
+                 proj_dropout: float = 0.0, init: str = "linear") -> None:
         super().__init__()
+        if init not in ("linear", "multihead"):
+            raise ValueError(f"init must be 'linear' or 'multihead', got {init!r}")
         self.heads = heads
         self.attn_dropout = attn_dropout
-        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
-        self.proj = nn.Linear(dim, dim)
+        if init == "multihead":
+            self.qkv = skip_init(nn.Linear, dim, 3 * dim, bias=qkv_bias)
+            self.proj = nn.Linear(dim, dim)
+            nn.init.xavier_uniform_(self.qkv.weight)
+            if self.qkv.bias is not None:
+                nn.init.zeros_(self.qkv.bias)
+            nn.init.zeros_(self.proj.bias)
+        else:
+            self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
+            self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_dropout)
 
     def _split(self, x: Tensor) -> Tensor:  # [N, *S, H*d] -> [N, H, *S, d]
@@ -166,14 +182,6 @@ class Attention(nn.Module):
                 k, v = self._project(key, 1, 1), self._project(value, 2, 1)
         out = attend(self._split(q), self._split(k), self._split(v), self.attn_dropout if self.training else 0.0)
         return self.proj_drop(self.proj(out.movedim(1, -2).flatten(-2)))
-
-    def reset_like_multihead_attention(self) -> None:
-        """``nn.MultiheadAttention``'s init: Xavier-uniform over the whole ``3·dim × dim`` in-projection,
-        zero in-projection and output biases; the output weight keeps ``nn.Linear``'s init."""
-        nn.init.xavier_uniform_(self.qkv.weight)
-        if self.qkv.bias is not None:
-            nn.init.zeros_(self.qkv.bias)
-        nn.init.zeros_(self.proj.bias)
 
 
 def _mlp(dim: int, mlp_ratio: float, hidden_dropout: float, dropout: float) -> nn.Module:
@@ -242,21 +250,22 @@ class DecoderBlock(nn.Module):
     LayerNorm on the memory before the cross-attention (AFFT). ``memory_attend`` (default
     ``attend``) says which memory token each query sees. ``dropout`` follows each attention
     projection and the MLP, ``mlp_dropout`` its hidden layer (FUTR), ``attn_dropout`` acts on the
-    attention weights, ``drop_path`` on every residual branch.
+    attention weights, ``drop_path`` on every residual branch. ``attention_init`` is
+    :class:`Attention`'s ``init`` of both attentions.
     """
 
     def __init__(self, dim: int, heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = False, dropout: float = 0.0,
                  attn_dropout: float = 0.0, mlp_dropout: float = 0.0, drop_path: float = 0.0, norm: str = "pre",
-                 eps: float = 1e-5, norm_memory: bool = False) -> None:
+                 eps: float = 1e-5, norm_memory: bool = False, attention_init: str = "linear") -> None:
         super().__init__()
         if norm not in ("pre", "post"):
             raise ValueError(f"norm must be 'pre' or 'post', got {norm!r}")
         self.placement = norm
         self.norm1 = nn.LayerNorm(dim, eps=eps)
-        self.attn = Attention(dim, heads, qkv_bias, attn_dropout, dropout)
+        self.attn = Attention(dim, heads, qkv_bias, attn_dropout, dropout, attention_init)
         self.norm2 = nn.LayerNorm(dim, eps=eps)
         self.norm_memory = nn.LayerNorm(dim, eps=eps) if norm_memory else None
-        self.cross_attn = Attention(dim, heads, qkv_bias, attn_dropout, dropout)
+        self.cross_attn = Attention(dim, heads, qkv_bias, attn_dropout, dropout, attention_init)
         self.norm3 = nn.LayerNorm(dim, eps=eps)
         self.mlp = _mlp(dim, mlp_ratio, mlp_dropout, dropout)
         self.drop_path = _drop_path(drop_path)
