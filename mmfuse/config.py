@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 DATASET_ENGINE_BLOCKS = ("train", "r3d")  # dataset config blocks read by the engine and experiments, not the adapter
+DATASET_NAMING_OPTIONS = ("label",)  # dataset options that name the data in labels and boards, not read by the adapter
 
 
 def options(cfg: Mapping[str, Any], *exclude: str) -> dict[str, Any]:
@@ -24,5 +25,5 @@ def task_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def adapter_options(dataset_cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """A dataset config's adapter options: without its training budget and its R3D values."""
-    return options(dataset_cfg, *DATASET_ENGINE_BLOCKS)
+    """A dataset config's adapter options: without its training budget, its R3D values and its label."""
+    return options(dataset_cfg, *DATASET_ENGINE_BLOCKS, *DATASET_NAMING_OPTIONS)

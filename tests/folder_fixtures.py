@@ -32,17 +32,18 @@ def make_folder_dataset(
     frames: tuple[int, int] = (80, 160),
     layout: str = "channels_first",
     seed: int = 0,
+    classes: tuple[str, ...] = tuple(CLASSES),
 ) -> Path:
     """Write a valid dataset under ``root`` and return ``root``.
 
     Videos ``v000``, ``v001``, ... have ``frames`` (inclusive range) frames of segments drawn from
-    ``CLASSES``; modality ``i`` has ``6 + 2 i`` channels: a class-dependent mean plus unit noise,
+    ``classes`` (default ``CLASSES``); modality ``i`` has ``6 + 2 i`` channels: a class-dependent mean plus unit noise,
     so a model can learn it. Split 1 tests on the last third of the videos, split 2 on the first.
     """
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
-    (root / "mapping.txt").write_text("".join(f"{i} {name}\n" for i, name in enumerate(CLASSES)))
-    means = {m: rng.normal(0.0, 1.5, size=(len(CLASSES), 6 + 2 * i)) for i, m in enumerate(modalities)}
+    (root / "mapping.txt").write_text("".join(f"{i} {name}\n" for i, name in enumerate(classes)))
+    means = {m: rng.normal(0.0, 1.5, size=(len(classes), 6 + 2 * i)) for i, m in enumerate(modalities)}
     for m in modalities:
         (root / "features" / m).mkdir(parents=True, exist_ok=True)
     (root / "groundTruth").mkdir(exist_ok=True)
@@ -50,9 +51,9 @@ def make_folder_dataset(
     for name in names:
         num_frames = int(rng.integers(frames[0], frames[1] + 1))
         durations = rng.integers(10, 41, size=num_frames // 10 + 1)
-        classes = rng.integers(0, len(CLASSES), size=durations.size)
-        labels = np.repeat(classes, durations)[:num_frames]
-        (root / "groundTruth" / f"{name}.txt").write_text("".join(f"{CLASSES[c]}\n" for c in labels))
+        drawn = rng.integers(0, len(classes), size=durations.size)
+        labels = np.repeat(drawn, durations)[:num_frames]
+        (root / "groundTruth" / f"{name}.txt").write_text("".join(f"{classes[c]}\n" for c in labels))
         for m in modalities:
             features = (means[m][labels] + rng.standard_normal((num_frames, means[m].shape[1]))).astype(np.float32)
             np.save(root / "features" / m / f"{name}.npy", features.T if layout == "channels_first" else features)

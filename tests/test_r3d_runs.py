@@ -30,7 +30,7 @@ def test_r3d_darai_layout_in_r3d_naming_runs_both_tasks_beside_the_papers_rows(t
     assert bench(tmp_path, "experiment=r3d", "dataset=darai", f"dataset.root={root}", f"dataset.level={level}") == 0
     records = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("result.json")]
     assert sorted(r["task"] for r in records) == ["anticipation", "segmentation"]
-    label = "darai" if level == "coarse" else "darai[level=fine]"
+    label = "darai[label=darai]" if level == "coarse" else "darai[label=darai,level=fine]"
     assert {r["dataset"] for r in records} == {label}
     anticipation = board(tmp_path, "anticipation", label)
     assert "| measured " in anticipation and "reported (R3D, Table 1)" in anticipation
@@ -44,12 +44,12 @@ def test_r3d_table_2_both_ways_on_the_utkinect_layout(tmp_path):
     assert bench(tmp_path, "experiment=r3d_with_without_rtf", "dataset=utkinect_r3d", f"dataset.root={root}",
                  "task=anticipation") == 0
     records = [json.loads(p.read_text()) for p in (tmp_path / "runs").rglob("result.json")]
-    assert {r["dataset"] for r in records} == {"darai[layout=utkinect_r3d]"}  # never the DARai board
+    assert {r["dataset"] for r in records} == {"darai[label=utk,layout=utkinect_r3d]"}  # never the DARai board
     cells = sorted(r["cell"] for r in records)
     assert len(cells) == 4 and any(c.startswith("concat") for c in cells)
     assert any("preset=official" in c and "ratio=0" in c for c in cells)  # the official W/O RTF
     assert all("choice_options" not in c and "temporal.heads=8" in c for c in cells)
     config = records[0]["config"]
     assert config["choice_options"]["task"]["anticipation"]["num_queries"] == 8
-    text = board(tmp_path, "anticipation", "darai[layout=utkinect_r3d]")
+    text = board(tmp_path, "anticipation", "darai[label=utk,layout=utkinect_r3d]")
     assert "reported (R3D, Table 1)" in text and "reported (R3D, Table 2)" in text

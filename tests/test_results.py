@@ -48,7 +48,10 @@ def test_cell_names_list_what_differs_sorted():
     params = cell_params(cfg, choices, REFERENCE, DEFAULT_CHOICES)
     assert cell_name(cfg, params) == "single[modality=m0,model.dim=128]"
     assert dataset_label(cfg, REFERENCE) == "synthetic[noise=1.0]"
-    assert dataset_label(variant(dataset__root="/x", dataset__train={"epochs": 1}), REFERENCE) == "synthetic"
+    assert dataset_label(variant(dataset__train={"epochs": 1}), REFERENCE) == "synthetic"  # a budget names no data
+    # data read from a root is named by its folder, never by the path, or by dataset.label
+    assert dataset_label(variant(dataset__root="/data/gtea/"), REFERENCE) == "synthetic[label=gtea]"
+    assert dataset_label(variant(dataset__root="/data/x", dataset__label="mine"), REFERENCE) == "synthetic[label=mine]"
 
     other = {**choices, "temporal": "transformer"}
     assert cell_name(cfg, cell_params(REFERENCE, other, REFERENCE, DEFAULT_CHOICES)) == "single[temporal=transformer]"

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Mapping
 
 from mmfuse.config import adapter_options
 from mmfuse.data.base import DatasetAdapter
+from mmfuse.data.fingerprint import dataset_fingerprint
 from mmfuse.data.issues import Issue
 from mmfuse.data.video import Video
 from mmfuse.registry import create_dataset
@@ -26,6 +28,11 @@ class LoadedDataset:
     adapter: DatasetAdapter
     train: list[Video]
     test: list[Video]
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """What defines the data (``mmfuse.data.fingerprint``), not where it lies."""
+        return dataset_fingerprint(self.adapter, {"train": self.train, "test": self.test})
 
 
 _loaded: OrderedDict[str, LoadedDataset] = OrderedDict()

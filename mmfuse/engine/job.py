@@ -21,7 +21,15 @@ from mmfuse.engine.trainer import TrainBudget, train_and_evaluate
 from mmfuse.errors import ConfigError, MmfuseError
 from mmfuse.registry import create_task
 from mmfuse.results.cells import NAMING_GROUPS, REFERENCES_FILE, NamingReferences
-from mmfuse.results.records import FAILURE_FILE, RunRecord, is_finished, run_directory, write_json_atomic
+from mmfuse.results.records import (
+    FAILURE_FILE,
+    RunRecord,
+    adopt_run,
+    finished_elsewhere,
+    is_finished,
+    run_directory,
+    write_json_atomic,
+)
 
 OUTCOME_FILE = "outcome.json"
 
@@ -92,12 +100,18 @@ def run_cell(
     references: NamingReferences,
     dataset: LoadedDataset,
 ) -> CellOutcome:
-    label, cell, hash8 = references.describe(resolved, choices)
+    label, cell, hash8 = references.describe(resolved, choices, dataset.fingerprint)
     task_name, seed = resolved["task"]["name"], int(resolved["seed"])
     run_dir = run_directory(Path(resolved["paths"]["runs"]), task_name, label, cell, seed, hash8)
     title = escape(f"{task_name} / {label} / {cell} seed={seed}")
     if is_finished(run_dir):
         console.print(f"[dim]↷ {title}: finished before, skipped ({escape(str(run_dir))})[/dim]")
+        return CellOutcome("skipped", task_name, label, cell, seed, str(run_dir))
+    source = finished_elsewhere(run_dir)
+    if source is not None:
+        adopt_run(source, run_dir, label, resolved)
+        console.print(f"[dim]↷ {title}: the same data finished before under another label; copied from "
+                      f"{escape(str(source))}, not retrained[/dim]")
         return CellOutcome("skipped", task_name, label, cell, seed, str(run_dir))
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / FAILURE_FILE).unlink(missing_ok=True)
@@ -138,6 +152,7 @@ def run_cell(
         method=resolved["fusion"]["name"],
         seed=seed,
         hash=hash8,
+        dataset_fingerprint=dataset.fingerprint,
         metrics=outcome.metrics,
         columns=[asdict(c) for c in task.columns],
         effective_rank=outcome.effective_rank,

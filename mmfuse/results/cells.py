@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping
 
-from mmfuse.config import DATASET_ENGINE_BLOCKS
+from mmfuse.config import DATASET_ENGINE_BLOCKS, DATASET_NAMING_OPTIONS
 from mmfuse.errors import ConfigError
 
 METHOD_GROUPS = ("encoder", "fusion", "regularizer", "temporal")
@@ -20,7 +21,8 @@ REFERENCES_FILE = "cell_references.json"
 NOT_PART_OF_A_CELL = ("seed", "device", "paths", "grid", "extra_cells", "hydra", "dataset", "task")
 NOT_PART_OF_A_CELL_PATHS = ("choice_options.task.",)  # task options, like ``task``, name no method
 NOT_HASHED = ("device", "paths", "grid", "extra_cells", "hydra")
-NOT_PART_OF_A_DATASET_LABEL = ("root", *DATASET_ENGINE_BLOCKS)
+NOT_PART_OF_A_DATASET_LABEL = ("root", *DATASET_ENGINE_BLOCKS, *DATASET_NAMING_OPTIONS)
+WHERE_AND_WHAT_IT_IS_CALLED = ("root", *DATASET_NAMING_OPTIONS)  # stand-ins the data's fingerprint replaces in a hash
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -89,20 +91,44 @@ def cell_name(cfg: Mapping[str, Any], params: Mapping[str, Any]) -> str:
     return bracketed(str(cfg["fusion"]["name"]), params)
 
 
+def data_name(dataset_cfg: Mapping[str, Any]) -> str | None:
+    """The short name of the data: ``dataset.label`` when set, else the name of the folder
+    ``dataset.root`` points at; None for a dataset without either (``synthetic``)."""
+    if dataset_cfg.get("label"):
+        return str(dataset_cfg["label"])
+    root = dataset_cfg.get("root")
+    if not root:
+        return None
+    path = Path(str(root)).expanduser()
+    return path.resolve().name or path.name or str(root)
+
+
 def dataset_label(cfg: Mapping[str, Any], reference: Mapping[str, Any]) -> str:
-    """The dataset's name plus options that differ from its config (not its root or budget)."""
+    """The dataset's name plus options that differ from its config (not its root or budget), plus
+    ``label=<the data's name>`` (:func:`data_name`) for data read from a root: ``folder[label=gtea]``."""
     ours, theirs = flatten(cfg["dataset"]), flatten(reference["dataset"])
     params = {
         path: value
         for path, value in ours.items()
         if path.split(".", 1)[0] not in NOT_PART_OF_A_DATASET_LABEL and path != "name" and theirs.get(path) != value
     }
+    name = data_name(cfg["dataset"])
+    if name is not None:
+        params["label"] = name
     return bracketed(str(cfg["dataset"]["name"]), params)
 
 
-def config_hash(cfg: Mapping[str, Any]) -> str:
-    """First 8 hex digits of the SHA-256 of the resolved config minus device, paths and launcher."""
+def config_hash(cfg: Mapping[str, Any], fingerprint: str | None = None) -> str:
+    """First 8 hex digits of the SHA-256 of the resolved config minus device, paths and launcher.
+
+    With the data's ``fingerprint`` (``mmfuse.data.fingerprint``), that fingerprint stands for the
+    data instead of ``dataset.root`` and ``dataset.label``: the same data under another path or
+    name hashes alike (its finished runs are found), different data never does.
+    """
     kept = {k: v for k, v in cfg.items() if k not in NOT_HASHED}
+    if fingerprint is not None:
+        kept["dataset"] = {k: v for k, v in kept["dataset"].items() if k not in WHERE_AND_WHAT_IT_IS_CALLED}
+        kept["dataset_fingerprint"] = fingerprint
     return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
@@ -132,12 +158,15 @@ class NamingReferences:
     task_choices: dict[str, dict[str, Any]] = field(default_factory=dict)
     adapters: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def describe(self, resolved: Mapping[str, Any], choices: Mapping[str, str]) -> tuple[str, str, str]:
-        """(dataset label, cell name, config hash) of a job's resolved config and its group choices."""
+    def describe(
+        self, resolved: Mapping[str, Any], choices: Mapping[str, str], fingerprint: str | None = None
+    ) -> tuple[str, str, str]:
+        """(dataset label, cell name, config hash) of a job's resolved config and its group choices;
+        the hash stands for the data by its ``fingerprint`` where given (see :func:`config_hash`)."""
         key, task, adapter = choice_key(choices), choices["task"], resolved["dataset"]["name"]
         for table, wanted in ((self.roots, key), (self.task_choices, task), (self.adapters, adapter)):
             if wanted not in table:
                 raise ConfigError(f"no naming reference for {wanted}: jobs are named against configs their launch composed")
         params = cell_params(resolved, choices, self.roots[key], self.task_choices[task])
         label = dataset_label(resolved, {"dataset": self.adapters[adapter]})
-        return label, cell_name(resolved, params), config_hash(resolved)
+        return label, cell_name(resolved, params), config_hash(resolved, fingerprint)

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import json
 import platform
+import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,27 @@ def is_finished(run_dir: Path) -> bool:
         return json.loads(path.read_text()).get("status") == "finished"
     except (OSError, json.JSONDecodeError):
         return False
+
+
+def finished_elsewhere(run_dir: Path) -> Path | None:
+    """A finished run of the same task, cell, seed and hash under another dataset label, if any: the
+    same data (the hash holds its fingerprint) met under another name, e.g. its folder was renamed."""
+    seed_dir, cell_dir, label_dir, task_dir = run_dir, run_dir.parent, run_dir.parent.parent, run_dir.parents[2]
+    if not task_dir.is_dir():
+        return None
+    for other in sorted(task_dir.glob(f"*/{glob.escape(cell_dir.name)}/{glob.escape(seed_dir.name)}")):
+        if other.parent.parent != label_dir and is_finished(other):
+            return other
+    return None
+
+
+def adopt_run(source: Path, run_dir: Path, dataset: str, config: dict[str, Any]) -> None:
+    """Copy a finished run of the same data into ``run_dir``, its record relabelled ``dataset`` with this
+    run's ``config`` (the data's new root) and ``copied_from`` naming the source; nothing retrains."""
+    shutil.copytree(source, run_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(RESULT_FILE))
+    record = json.loads((source / RESULT_FILE).read_text())
+    record.update(dataset=dataset, config=config, copied_from=str(source))
+    write_json_atomic(run_dir / RESULT_FILE, record)
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
@@ -66,7 +89,8 @@ class RunRecord:
     cell: str  # cell name: ``method[k=v,...]``
     method: str  # the fusion plugin's name
     seed: int
-    hash: str  # 8 hex digits of the resolved config (``cells.config_hash``), in the run directory's name
+    hash: str  # 8 hex digits of the resolved config, the data by its fingerprint (``cells.config_hash``)
+    dataset_fingerprint: str  # what defines the data, not where it lies (``mmfuse.data.fingerprint``)
     metrics: dict[str, float]  # column key -> value, in percent
     columns: list[dict[str, Any]]  # the task's columns (key, header, ...), in the order boards show them
     effective_rank: dict[str, float]  # representation -> effective rank over the test videos (analysis.representations)
@@ -85,6 +109,7 @@ class RunRecord:
     status: str = "finished"  # only finished runs are recorded; a failed one leaves ``failure.txt``
     versions: dict[str, str] = field(default_factory=environment)  # see ``environment``
     created: str = field(default_factory=_now)  # ISO 8601, UTC
+    copied_from: str = ""  # set on a run adopted from another label of the same data (``adopt_run``)
 
     def write(self, run_dir: Path) -> None:
         """Write ``result.json`` into ``run_dir`` atomically: from then on the run counts as finished."""
