@@ -19,6 +19,7 @@ from typing import Sequence
 import numpy as np
 
 from mmfuse.data.base import FileDescribedDataset, check_split
+from mmfuse.data.feature_file import every
 from mmfuse.data.issues import Issue, raise_on_errors
 from mmfuse.data.readers import (
     Layout,
@@ -160,7 +161,7 @@ class FolderDataset(FileDescribedDataset):
                 )
                 issues += feature_issues
                 if array is not None:
-                    features[modality] = array[:: self.sample_rate]
+                    features[modality] = every(array, self.sample_rate)
             if keep and labels is not None and len(features) == len(self._modalities):
                 videos.append(Video(name, features, labels, sample_rate=self.sample_rate, meta={"split": split}))
         return videos, issues

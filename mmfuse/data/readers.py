@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from mmfuse.data.feature_file import FeatureFile, first_bad_frames
 from mmfuse.data.issues import Issue
 from mmfuse.errors import ConfigError
 
@@ -183,28 +184,29 @@ def open_array(path: Path, location: str, needed_by: str) -> tuple[np.ndarray | 
 
 def read_features(
     path: Path, location: str, layout: Layout, needed_by: str = "a video of a split"
-) -> tuple[np.ndarray | None, list[Issue]]:
-    """``float32[T, D]`` from a 2-D numeric ``.npy`` file stored ``(D, T)`` or, with ``time_first``, ``(T, D)``."""
+) -> tuple[FeatureFile | None, list[Issue]]:
+    """``float32[T, D]`` features of a 2-D numeric ``.npy`` file stored ``(D, T)`` or, with
+    ``time_first``, ``(T, D)``: checked a few thousand frames at a time, and left on disk
+    (:class:`FeatureFile`), so checking and describing a split of any size holds no features."""
     array, issues = open_array(path, location, needed_by)
     if array is None:
         return None, issues
     expected = "(D, T)" if layout == "channels_first" else "(T, D)"
     if array.ndim != 2:
         return None, [error(location, f"has shape {array.shape}; expected a 2-D array {expected}")]
-    with np.errstate(over="ignore"):
-        features = np.array(array.T if layout == "channels_first" else array, dtype=np.float32)
-    finite = np.isfinite(features)
-    if not finite.all():
-        bad_frames = np.flatnonzero(~finite.all(axis=1))
+    channels_first = layout == "channels_first"
+    count, bad_frames = first_bad_frames(array, channels_first)
+    if count:
         return None, [error(
             location,
-            f"{features.size - int(finite.sum())} NaN/Inf values (after conversion to float32) in "
+            f"{count} NaN/Inf values (after conversion to float32) in "
             f"{bad_frames.size} frames, first frame {int(bad_frames[0])}; repair or re-extract the features",
         )]
-    return features, []
+    stored, width = (array.shape[1], array.shape[0]) if channels_first else array.shape
+    return FeatureFile(path, channels_first, stored, width, frames=stored), []
 
 
-def check_width(dims: dict[str, int], modality: str, features: np.ndarray, location: str) -> list[Issue]:
+def check_width(dims: dict[str, int], modality: str, features: np.ndarray | FeatureFile, location: str) -> list[Issue]:
     """Record the first width seen for ``modality`` in ``dims``; a file of another width is an error."""
     width = dims.setdefault(modality, features.shape[1])
     if features.shape[1] == width:
@@ -214,7 +216,7 @@ def check_width(dims: dict[str, int], modality: str, features: np.ndarray, locat
 
 def read_modality_features(
     path: Path, location: str, layout: Layout, needed_by: str, dims: dict[str, int], modality: str
-) -> tuple[np.ndarray | None, list[Issue]]:
+) -> tuple[FeatureFile | None, list[Issue]]:
     """``read_features``, then ``check_width`` against the other files of ``modality``."""
     features, issues = read_features(path, location, layout, needed_by)
     if features is None:
@@ -224,13 +226,13 @@ def read_modality_features(
 
 
 def fit_length(
-    features: np.ndarray,
+    features: np.ndarray | FeatureFile,
     num_frames: int,
     tolerance: int,
     location: str,
     labels_location: str,
     layout: Layout | None = None,
-) -> tuple[np.ndarray | None, list[Issue]]:
+) -> tuple[np.ndarray | FeatureFile | None, list[Issue]]:
     """Trim, or pad by repeating the last frame, ``features`` to ``num_frames`` rows within ``tolerance``.
 
     Given the ``layout`` the file was read with, a mismatch that the other layout would fix says so.
@@ -246,6 +248,8 @@ def fit_length(
             f"has {length} frames but {labels_location} has {num_frames} (tolerance {tolerance}){hint}; "
             "re-extract the features or fix the labels",
         )]
+    if isinstance(features, FeatureFile):
+        return features.fitted(num_frames), []
     if length >= num_frames:
         return features[:num_frames], []
     return np.concatenate([features, np.repeat(features[-1:], num_frames - length, axis=0)]), []

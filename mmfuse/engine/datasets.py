@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any, Mapping
+
+import numpy as np
 
 from mmfuse.config import adapter_options
 from mmfuse.data.base import DatasetAdapter
@@ -43,14 +45,26 @@ def build_adapter(dataset_cfg: Mapping[str, Any]) -> DatasetAdapter:
     return create_dataset(dataset_cfg["name"], **adapter_options(dataset_cfg))
 
 
-def load_dataset(dataset_cfg: Mapping[str, Any]) -> LoadedDataset:
-    """The adapter and the videos of both splits of a resolved dataset config, read once per process."""
+def load_dataset(dataset_cfg: Mapping[str, Any], in_memory: bool = False) -> LoadedDataset:
+    """The adapter and the videos of both splits of a resolved dataset config, read once per process.
+
+    Adapters of feature files describe videos whose features stay on disk (``FeatureFile``), read
+    per batch; ``in_memory`` reads every feature into RAM first (``features_in_memory=true``: the
+    in-RAM path, for comparison, or for a small dataset on a slow disk)."""
     key = _key(dataset_cfg)
     if key not in _loaded:
         adapter = build_adapter(dataset_cfg)
         _keep(key, LoadedDataset(adapter, adapter.videos("train"), adapter.videos("test")))
     _loaded.move_to_end(key)
-    return _loaded[key]
+    if not in_memory:
+        return _loaded[key]
+    streamed = _loaded[key]
+    return LoadedDataset(streamed.adapter, in_ram(streamed.train), in_ram(streamed.test))
+
+
+def in_ram(videos: list[Video]) -> list[Video]:
+    """The videos with every feature read into memory as a float32 array."""
+    return [replace(v, features={m: np.asarray(x, dtype=np.float32) for m, x in v.features.items()}) for v in videos]
 
 
 def check_dataset(dataset_cfg: Mapping[str, Any]) -> list[Issue]:

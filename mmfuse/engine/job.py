@@ -58,7 +58,7 @@ def run_job(cfg: DictConfig) -> list[CellOutcome]:
     resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     outcomes = []
     try:
-        dataset = load_dataset(resolved["dataset"])
+        dataset = load_dataset(resolved["dataset"], in_memory=bool(resolved.get("features_in_memory")))
         variants = expand_single(resolved, dataset.adapter.modalities)
     except MmfuseError as error:
         outcomes.append(_failure(resolved, choices, references, error))

@@ -16,11 +16,14 @@ from mmfuse.data.base import DatasetAdapter
 from mmfuse.data.video import Video
 from mmfuse.engine.device import autocast, needs_grad_scaler
 from mmfuse.engine.memory import PeakMemory
+from mmfuse.engine.prefetch import prefetched
 from mmfuse.engine.schedule import build_optimizer
 from mmfuse.engine.seeding import seed_everything
 from mmfuse.models.backbone import build_backbone
 from mmfuse.registry import create_regularizer
 from mmfuse.tasks.base import Task, TaskModel
+
+PREFETCH = 2  # training batches built ahead in a background thread (engine.prefetch)
 
 
 @dataclass
@@ -103,7 +106,7 @@ def train_and_evaluate(
         for _ in range(budget.epochs):
             model.train()
             epoch_logs: dict[str, list[float]] = {}
-            for batch in task.batches(train_videos, used, budget.batch_size, max_len, rng):
+            for batch in prefetched(task.batches(train_videos, used, budget.batch_size, max_len, rng), PREFETCH):
                 batch = batch.to(device)
                 with autocast(device):
                     loss, fused, task_logs = task.loss(model, batch)

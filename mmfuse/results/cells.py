@@ -18,9 +18,11 @@ from mmfuse.errors import ConfigError
 METHOD_GROUPS = ("encoder", "fusion", "regularizer", "temporal")
 NAMING_GROUPS = ("dataset", *METHOD_GROUPS, "task")  # the group choices a cell's name is diffed under
 REFERENCES_FILE = "cell_references.json"
-NOT_PART_OF_A_CELL = ("seed", "device", "paths", "grid", "extra_cells", "hydra", "dataset", "task")
+NOT_PART_OF_A_CELL = (
+    "seed", "device", "features_in_memory", "paths", "grid", "extra_cells", "hydra", "dataset", "task"
+)
 NOT_PART_OF_A_CELL_PATHS = ("choice_options.task.",)  # task options, like ``task``, name no method
-NOT_HASHED = ("device", "paths", "grid", "extra_cells", "hydra")
+NOT_HASHED = ("device", "features_in_memory", "paths", "grid", "extra_cells", "hydra")  # where it runs, not what
 NOT_PART_OF_A_DATASET_LABEL = ("root", *DATASET_ENGINE_BLOCKS, *DATASET_NAMING_OPTIONS)
 WHERE_AND_WHAT_IT_IS_CALLED = ("root", *DATASET_NAMING_OPTIONS)  # stand-ins the data's fingerprint replaces in a hash
 
