@@ -30,8 +30,20 @@ def effective_rank(z: Tensor) -> float:
     return float(torch.exp(-(p * p.log()).sum()))
 
 
+RANK_TOKENS = 4096  # valid tokens an effective rank is measured on; more are subsampled
+
+
+def subsample(count: int, max_tokens: int = RANK_TOKENS, generator: torch.Generator | None = None) -> Tensor | None:
+    """The sorted indices of the ``max_tokens`` tokens out of ``count`` that the rank is measured on
+    (a random permutation from ``generator``, default seeded 0), or None when all of them are."""
+    if count <= max_tokens:
+        return None
+    generator = generator if generator is not None else torch.Generator().manual_seed(0)
+    return torch.randperm(count, generator=generator)[:max_tokens].sort().values
+
+
 def masked_effective_rank(
-    x: Tensor, mask: Tensor, max_tokens: int = 4096, generator: torch.Generator | None = None
+    x: Tensor, mask: Tensor, max_tokens: int = RANK_TOKENS, generator: torch.Generator | None = None
 ) -> float:
     """Effective rank of the valid tokens of ``x [B, T, C]`` (``mask`` True = valid).
 
@@ -44,9 +56,5 @@ def masked_effective_rank(
             f"masked_effective_rank expects x [B, T, C] and mask [B, T], got {tuple(x.shape)}, {tuple(mask.shape)}"
         )
     tokens = x.detach()[mask.bool()]
-    if tokens.shape[0] > max_tokens:
-        if generator is None:
-            generator = torch.Generator().manual_seed(0)
-        keep = torch.randperm(tokens.shape[0], generator=generator)[:max_tokens].sort().values
-        tokens = tokens[keep.to(tokens.device)]
-    return effective_rank(tokens)
+    keep = subsample(tokens.shape[0], max_tokens, generator)
+    return effective_rank(tokens if keep is None else tokens[keep.to(tokens.device)])

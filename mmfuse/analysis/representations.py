@@ -5,7 +5,7 @@ from typing import Sequence
 
 import torch
 
-from mmfuse.analysis.effective_rank import masked_effective_rank
+from mmfuse.analysis.effective_rank import masked_effective_rank, subsample
 from mmfuse.data.video import Video
 from mmfuse.tasks.base import TaskModel, length_batches, pad_windows
 
@@ -19,8 +19,17 @@ def measure_effective_rank(
     where the fuser exposes its per-modality streams (``concat``, ``rtf``), each stream after
     fusion (``m/blended``) and the streams stacked on the channel axis (``stacked``: R3D's fused
     representation, before the output projection).
+
+    Only the tokens the rank is measured on are kept (``subsample`` over every test step, in the
+    order the batches visit them), so memory stays bounded however many test videos there are.
     """
     rows: dict[str, list[torch.Tensor]] = {}
+    keep = subsample(sum(v.num_steps for v in videos))
+    chosen = None
+    if keep is not None:
+        chosen = torch.zeros(sum(v.num_steps for v in videos), dtype=torch.bool)
+        chosen[keep] = True
+    seen = 0
     for indices in length_batches([v.num_steps for v in videos], batch_size):
         feats, mask = pad_windows([{m: videos[i].features[m] for m in modalities} for i in indices], modalities)
         with torch.no_grad():
@@ -29,8 +38,12 @@ def measure_effective_rank(
             if after:
                 after["stacked"] = torch.cat(list(after.values()), dim=-1)
         valid = mask.flatten().to(device)
+        count = int(valid.sum())
+        picked = None if chosen is None else chosen[seen:seen + count].to(device)
+        seen += count
         for name, tensor in {**fused.embeddings, **after, "fused": fused.tokens}.items():
-            rows.setdefault(name, []).append(tensor.float().flatten(0, 1)[valid].cpu())
+            tokens = tensor.float().flatten(0, 1)[valid]
+            rows.setdefault(name, []).append((tokens if picked is None else tokens[picked]).cpu())
     ranks = {}
     for name, parts in rows.items():
         tokens = torch.cat(parts)[None]
