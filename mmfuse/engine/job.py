@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
@@ -17,6 +18,7 @@ from rich.markup import escape
 from mmfuse.config import chosen_config, task_options
 from mmfuse.engine.datasets import LoadedDataset, load_dataset
 from mmfuse.engine.device import resolve_device
+from mmfuse.engine.gpus import claimed_gpu
 from mmfuse.engine.trainer import TrainBudget, train_and_evaluate
 from mmfuse.errors import ConfigError, MmfuseError
 from mmfuse.registry import create_task
@@ -63,11 +65,22 @@ def run_job(cfg: DictConfig) -> list[CellOutcome]:
     except MmfuseError as error:
         outcomes.append(_failure(resolved, choices, references, error))
         variants = []
-    for variant in variants:
-        outcomes.append(run_cell(variant, choices, references, dataset))
+    with claimed_gpu(launch_dir, shared_gpus(resolved["device"])) as gpu:
+        for variant in variants:
+            outcomes.append(run_cell(on_gpu(variant, gpu), choices, references, dataset))
     output_dir = Path(hydra_cfg.runtime.output_dir)
     write_json_atomic(output_dir / OUTCOME_FILE, [asdict(o) for o in outcomes])
     return outcomes
+
+
+def shared_gpus(device: str) -> int:
+    """GPUs this job shares with the launch's other jobs: all of them for ``device=auto``."""
+    return torch.cuda.device_count() if device == "auto" else 0
+
+
+def on_gpu(resolved: dict[str, Any], gpu: int | None) -> dict[str, Any]:
+    """The cell's config on the GPU its job claimed (``device`` is not part of a run's hash)."""
+    return resolved if gpu is None else {**resolved, "device": f"cuda:{gpu}"}
 
 
 def expand_single(resolved: dict[str, Any], modalities: list[str]) -> list[dict[str, Any]]:
