@@ -31,18 +31,11 @@ def measure_effective_rank(
         chosen[keep] = True
     seen = 0
     for indices in length_batches([v.num_steps for v in videos], batch_size):
-        feats, mask = pad_windows([{m: videos[i].features[m] for m in modalities} for i in indices], modalities)
-        with torch.no_grad():
-            _, fused = model({m: x.to(device) for m, x in feats.items()}, mask.to(device))
-            after = blended_streams(model, fused.embeddings, mask.to(device))
-            if after:
-                after["stacked"] = torch.cat(list(after.values()), dim=-1)
-        valid = mask.flatten().to(device)
-        count = int(valid.sum())
+        batch = valid_tokens(model, [videos[i] for i in indices], modalities, device)
+        count = next(iter(batch.values())).shape[0]
         picked = None if chosen is None else chosen[seen:seen + count].to(device)
         seen += count
-        for name, tensor in {**fused.embeddings, **after, "fused": fused.tokens}.items():
-            tokens = tensor.float().flatten(0, 1)[valid]
+        for name, tokens in batch.items():
             rows.setdefault(name, []).append((tokens if picked is None else tokens[picked]).cpu())
     ranks = {}
     for name, parts in rows.items():
@@ -50,6 +43,22 @@ def measure_effective_rank(
         mask = torch.ones(tokens.shape[:2], dtype=torch.bool)
         ranks[name] = masked_effective_rank(tokens, mask, generator=torch.Generator().manual_seed(0))
     return ranks
+
+
+def valid_tokens(
+    model: TaskModel, videos: Sequence[Video], modalities: Sequence[str], device: torch.device
+) -> dict[str, torch.Tensor]:
+    """Every representation's valid tokens ``[N, C]`` of a batch of whole videos, in batch order.
+    A function of its own, so the padded batch and its activations are freed before the next is built."""
+    feats, mask = pad_windows([{m: video.features[m] for m in modalities} for video in videos], modalities)
+    mask = mask.to(device)
+    with torch.no_grad():
+        _, fused = model({m: x.to(device) for m, x in feats.items()}, mask)
+        after = blended_streams(model, fused.embeddings, mask)
+        if after:
+            after["stacked"] = torch.cat(list(after.values()), dim=-1)
+    valid = mask.flatten()
+    return {name: t.float().flatten(0, 1)[valid] for name, t in {**fused.embeddings, **after, "fused": fused.tokens}.items()}
 
 
 def blended_streams(model: TaskModel, embeddings: dict[str, torch.Tensor], mask: torch.Tensor) -> dict[str, torch.Tensor]:

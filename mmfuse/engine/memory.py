@@ -1,6 +1,7 @@
 """The peak memory of one run, not of the process that runs it."""
 from __future__ import annotations
 
+import ctypes
 from pathlib import Path
 
 import torch
@@ -33,6 +34,25 @@ class PeakMemory:
         if self.device.type == "cuda":
             return torch.cuda.max_memory_allocated(self.device) / 2**20
         return _peak_rss_kib() / 1024 if self.measured else None
+
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+LARGE_BUFFER = 1 << 20
+
+
+def return_large_buffers() -> None:
+    """Have glibc give every buffer of 1 MiB or more its own mapping, returned to the system when freed.
+
+    By default glibc raises that threshold to the largest buffer freed so far (up to 32 MiB), after
+    which batch-sized buffers (a padded evaluation batch, a video's features) come from the heap and
+    fragment it: measured on streamed folder sets, the peak then grew by about a tenth per fourfold
+    growth of the test split; with a fixed threshold it stays flat. Nothing happens off glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(M_MMAP_THRESHOLD, LARGE_BUFFER)
 
 
 def _reset_peak_rss() -> bool:

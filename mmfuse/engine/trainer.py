@@ -15,7 +15,7 @@ from mmfuse.config import options
 from mmfuse.data.base import DatasetAdapter
 from mmfuse.data.video import Video
 from mmfuse.engine.device import autocast, needs_grad_scaler
-from mmfuse.engine.memory import PeakMemory
+from mmfuse.engine.memory import PeakMemory, return_large_buffers
 from mmfuse.engine.prefetch import prefetched
 from mmfuse.engine.schedule import build_optimizer
 from mmfuse.engine.seeding import seed_everything
@@ -80,6 +80,7 @@ def train_and_evaluate(
     description: str = "train",
 ) -> RunOutcome:
     """The whole protocol of one run: seeded build, AdamW + warm-up/cosine training, evaluation."""
+    return_large_buffers()
     rng = seed_everything(seed)
     memory = PeakMemory(device)
     feature_dims = {m: int(train_videos[0].features[m].shape[1]) for m in modalities}

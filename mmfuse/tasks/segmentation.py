@@ -1,7 +1,7 @@
 """Temporal action segmentation: a label for every frame of the whole video."""
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -37,9 +37,16 @@ def smoothing_loss(logits: Tensor, mask: Tensor, clamp: float = 16.0) -> Tensor:
 
 
 def video_logits(
-    model: TaskModel, videos: Sequence[Video], modalities: Sequence[str], batch_size: int, device: torch.device
+    model: TaskModel,
+    videos: Sequence[Video],
+    modalities: Sequence[str],
+    batch_size: int,
+    device: torch.device,
+    keep: Callable[[np.ndarray], np.ndarray] = np.copy,
 ) -> Iterator[tuple[Video, np.ndarray]]:
-    """Per-step segmentation logits of each whole video (in the order given).
+    """Per-step segmentation logits of each whole video (in the order given), or what ``keep``
+    makes of them (e.g. their argmax: the batches come longest first, so every video's result is
+    held until its turn, and that result, not a batch's logits, is what stays in memory).
 
     Videos are batched by length (``length_batches``), never cut: every part of the backbone
     sees the whole video, so a prediction does not depend on batching or on ``model.max_len``.
@@ -50,7 +57,7 @@ def video_logits(
         logits = predict_windows(model, windows, modalities, device, lambda hidden, _: model.head(hidden).float())
         logits = logits.cpu().numpy()
         for row, index in enumerate(indices):
-            outputs[index] = logits[row, : videos[index].num_steps]
+            outputs[index] = keep(logits[row, : videos[index].num_steps])
     for index, video in enumerate(videos):
         yield video, outputs[index]
 
@@ -111,5 +118,6 @@ class SegmentationTask(Task):
         self, model: TaskModel, videos: Sequence[Video], modalities: Sequence[str], *, max_len: int, batch_size: int, device: torch.device
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every frame's label: the argmax of its step's logits over the whole video."""
-        for video, logits in video_logits(model, videos, modalities, batch_size, device):
-            yield expand_to_frames(logits.argmax(-1), video.sample_rate, video.num_frames), video.labels
+        steps = video_logits(model, videos, modalities, batch_size, device, keep=lambda logits: logits.argmax(-1))
+        for video, labels in steps:
+            yield expand_to_frames(labels, video.sample_rate, video.num_frames), video.labels
