@@ -114,13 +114,17 @@ def main() -> None:
     print(RESULTS.read_text())
 
 
+def memory_gib() -> float:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
 def write_report(args: argparse.Namespace, rows: list[dict]) -> None:
     streamed = [r for r in rows if r["path"] == "streamed" and "peak_gb" in r]
     lines = [
         "# Memory and time of `mmfuse run` as the feature set grows",
         "",
         f"Written by `bench/memory_scaling.py` ({dt.datetime.now():%Y-%m-%d %H:%M}) on {os.cpu_count()} CPUs, "
-        f"{platform.machine()}, Python {platform.python_version()}; generated `folder` sets of two modalities × "
+        f"{memory_gib():.0f} GiB of memory, {platform.machine()}, Python {platform.python_version()}; generated `folder` sets of two modalities × "
         f"{args.width} channels, {args.frames} frames per video, float32 (D, T); `mmfuse run dataset=folder "
         "fusion=concat task=segmentation temporal=tcn dataset.train.epochs=1` (batch 1, whole videos), one process "
         "per row. Peak RSS: `/usr/bin/time`'s maximum resident set size of the whole process.",
