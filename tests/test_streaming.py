@@ -79,3 +79,15 @@ def test_streamed_in_ram_and_unprefetched_training_give_the_same_run(tmp_path, m
     assert streamed["hash"] == in_ram["hash"] == built_in_turn["hash"]  # where features live is not the run
     assert streamed["metrics"] == in_ram["metrics"] == built_in_turn["metrics"]
     assert streamed["final_loss"] == in_ram["final_loss"] == built_in_turn["final_loss"]
+
+
+def test_darai_videos_hold_files_too(tmp_path):
+    from darai_fixtures import make_darai_dataset
+
+    adapter = create_dataset("darai", root=make_darai_dataset(tmp_path / "darai"))
+    video = adapter.videos("train")[0]
+    for modality, features in video.features.items():
+        assert isinstance(features, FeatureFile), modality
+        whole = np.asarray(features)
+        assert whole.shape == (video.num_steps, adapter.feature_dims[modality]) and whole.dtype == np.float32
+        np.testing.assert_array_equal(np.stack([features[i] for i in range(len(features))]), whole)

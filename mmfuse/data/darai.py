@@ -39,6 +39,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from mmfuse.data.base import FileDescribedDataset, check_split
+from mmfuse.data.feature_file import CHECK_FRAMES, FeatureFile
 from mmfuse.data.issues import Issue, raise_on_errors
 from mmfuse.data.readers import check_options, error, open_array, read_mapping, relative, warning
 from mmfuse.data.video import Video
@@ -249,17 +250,26 @@ def _line_list(lines: list[int], shown: int = 5) -> str:
     return text + (", ..." if len(lines) > shown else "")
 
 
-def take_rows(array: np.ndarray, rows: np.ndarray, location: str) -> tuple[np.ndarray | None, list[Issue]]:
-    """``float32[len(rows), D]``: the given rows, trailing axes flattened; NaN/Inf in them is an error."""
-    with np.errstate(over="ignore"):
-        features = np.asarray(array[rows]).reshape(len(rows), -1).astype(np.float32)
-    finite = np.isfinite(features)
-    if finite.all():
-        return features, []
-    bad = np.flatnonzero(~finite.all(axis=1))
+def take_rows(
+    array: np.ndarray, path: Path, rows: np.ndarray, location: str
+) -> tuple[FeatureFile | None, list[Issue]]:
+    """``float32[len(rows), D]`` features of the given rows of ``path`` (trailing axes flattened),
+    left on disk (:class:`FeatureFile`) once the rows used are checked, ``CHECK_FRAMES`` at a time:
+    NaN/Inf in them is an error."""
+    width = int(np.prod(array.shape[1:]))
+    count, bad = 0, np.zeros(0, dtype=np.int64)
+    for start in range(0, len(rows), CHECK_FRAMES):
+        part = rows[start:start + CHECK_FRAMES]
+        with np.errstate(over="ignore"):
+            finite = np.isfinite(np.asarray(array[part]).reshape(len(part), -1).astype(np.float32))
+        if not finite.all():
+            count += int(finite.size - finite.sum())
+            bad = np.concatenate([bad, start + np.flatnonzero(~finite.all(axis=1))])
+    if not count:
+        return FeatureFile(path, False, array.shape[0], width, frames=len(rows), rows=np.asarray(rows)), []
     return None, [error(
         location,
-        f"{features.size - int(finite.sum())} NaN/Inf values (after conversion to float32) in {bad.size} of the "
+        f"{count} NaN/Inf values (after conversion to float32) in {bad.size} of the "
         f"rows used, first row {int(rows[bad[0]])}; repair or re-extract the features",
     )]
 
@@ -416,7 +426,7 @@ class DaraiDataset(FileDescribedDataset):
 
     def _read_modality(
         self, recording: Recording, modality: str, truth: GroundTruth | None, labels_location: str = ""
-    ) -> tuple[np.ndarray | None, list[Issue]]:
+    ) -> tuple[FeatureFile | None, list[Issue]]:
         """Rows of the frames ``truth`` keeps (every ``sample_rate``-th); only checks the file without ``truth``."""
         path = recording.features[modality]
         location = relative(path, self.root)
@@ -452,7 +462,7 @@ class DaraiDataset(FileDescribedDataset):
                     "re-extract the features or fix the labels",
                 )]
             rows = np.arange(len(truth.frames))[:: self.sample_rate]
-        return take_rows(array, np.minimum(rows, available - 1), location)
+        return take_rows(array, path, np.minimum(rows, available - 1), location)
 
     def _class_ids(self, truth: GroundTruth, location: str) -> tuple[np.ndarray | None, list[Issue]]:
         ids = np.fromiter((self._class_index.get(name, -1) for name in truth.labels), dtype=np.int64)

@@ -1,7 +1,7 @@
 """Features that stay on disk until a batch needs them."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,8 @@ class FeatureFile:
 
     Row ``i`` is frame ``i * step`` of the video; frames past the ``stored`` ones repeat the file's
     last frame and frames past ``frames`` do not exist (a file within the length tolerance of its
-    labels, trimmed or padded as ``fit_length`` does). Each read maps the file, copies the rows asked
+    labels, trimmed or padded as ``fit_length`` does). With ``rows``, row ``i`` is the file's row
+    ``rows[i]`` instead (an adapter that picks frames by number); axes after the first are flattened. Each read maps the file, copies the rows asked
     for as float32 and unmaps it, so a split of any size holds no feature values in memory between
     batches; the operating system's page cache keeps recently read files fast. Indexing (a slice, an
     index array) and ``numpy.asarray`` give arrays; ``len``, ``shape`` and ``ndim`` behave like the
@@ -29,12 +30,15 @@ class FeatureFile:
     width: int
     frames: int  # frames of the video (after fitting to its labels)
     step: int = 1
+    rows: np.ndarray | None = field(default=None, compare=False)  # the file's row of each row, if picked
 
     ndim = 2
     dtype = np.dtype(np.float32)
 
     @property
     def shape(self) -> tuple[int, int]:
+        if self.rows is not None:
+            return len(self.rows), self.width
         return -(-self.frames // self.step), self.width
 
     def __len__(self) -> int:
@@ -49,14 +53,17 @@ class FeatureFile:
         return replace(self, step=self.step * step, frames=self.frames)
 
     def __getitem__(self, rows: Any) -> np.ndarray:
-        source = np.minimum(np.arange(len(self))[rows] * self.step, self.stored - 1)
+        if isinstance(rows, tuple):  # rows and columns: the rows asked for, then numpy's indexing of them
+            return self[rows[0]][(slice(None),) * (not np.isscalar(rows[0])) + rows[1:]]
+        wanted = np.arange(len(self))[rows]
+        source = self.rows[wanted] if self.rows is not None else np.minimum(wanted * self.step, self.stored - 1)
         array = np.load(self.path, mmap_mode="r", allow_pickle=False)
-        if source.ndim == 1 and source.size and self.step == 1 and source[-1] - source[0] == source.size - 1:
+        if source.ndim == 1 and source.size and np.all(np.diff(source) == 1):
             window = slice(int(source[0]), int(source[-1]) + 1)  # contiguous rows: a plain slice reads fastest
             picked = array[:, window].T if self.channels_first else array[window]
         else:
             picked = array[:, source].T if self.channels_first else array[source]
-        return np.array(picked, dtype=np.float32)
+        return np.array(picked, dtype=np.float32).reshape(*source.shape, self.width)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         values = self[:]
