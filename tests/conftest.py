@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="mmfuse-test-cache-")  # never the user's cache
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 # Tests use tiny tensors: one thread is faster and steadier than two competing for the cores.
 torch.set_num_threads(1)

@@ -110,8 +110,8 @@ def test_bones_and_motion_match_a_hand_computation(tmp_path: Path) -> None:
     write_skeleton(root / SKELETONS / "S001C001P003R001A001.skeleton", frames)
     dataset = create_dataset("ntu", root=root, modalities=["joint", "bone", "joint_motion", "bone_motion"])
     video = dataset.videos("train")[0]
-    joint = video.features["joint"].reshape(3, 25, 3)
-    bone = video.features["bone"].reshape(3, 25, 3)
+    joint = np.asarray(video.features["joint"]).reshape(3, 25, 3)
+    bone = np.asarray(video.features["bone"]).reshape(3, 25, 3)
     np.testing.assert_array_equal(joint[1], (_body(0.0) * 2).astype(np.float32))
     # frame 2 (t = 1): joint j = 2 * (j, -j, 3 + j / 100)
     def at(j: int) -> np.ndarray:
@@ -121,10 +121,10 @@ def test_bones_and_motion_match_a_hand_computation(tmp_path: Path) -> None:
     np.testing.assert_allclose(bone[1, 4], at(4) - at(20), rtol=1e-6)  # left shoulder - spine shoulder
     np.testing.assert_allclose(bone[1, 21], at(21) - at(22), rtol=1e-6)  # left hand tip - left thumb
     np.testing.assert_allclose(bone[1, 22], at(22) - at(7), rtol=1e-6)  # left thumb - left hand
-    motion = video.features["joint_motion"].reshape(3, 25, 3)
+    motion = np.asarray(video.features["joint_motion"]).reshape(3, 25, 3)
     np.testing.assert_allclose(motion[0], joint[1] - joint[0])
     np.testing.assert_array_equal(motion[2], 0.0)
-    np.testing.assert_allclose(video.features["bone_motion"].reshape(3, 25, 3)[0], bone[1] - bone[0])
+    np.testing.assert_allclose(np.asarray(video.features["bone_motion"]).reshape(3, 25, 3)[0], bone[1] - bone[0])
 
 
 # --- classes, labels, splits ------------------------------------------------------------------------

@@ -91,3 +91,19 @@ def test_darai_videos_hold_files_too(tmp_path):
         whole = np.asarray(features)
         assert whole.shape == (video.num_steps, adapter.feature_dims[modality]) and whole.dtype == np.float32
         np.testing.assert_array_equal(np.stack([features[i] for i in range(len(features))]), whole)
+
+
+def test_ntu_skeleton_streams_are_parsed_once_into_a_cache_and_read_from_it(tmp_path):
+    from ntu_fixtures import make_ntu_dataset
+
+    root = make_ntu_dataset(tmp_path / "ntu")
+    cache = tmp_path / "cache"
+    adapter = create_dataset("ntu", root=root, cache=cache)
+    video = adapter.videos("train")[0]
+    assert all(isinstance(f, FeatureFile) and f.path.parent == cache for f in video.features.values())
+    written = {p: p.stat().st_mtime_ns for p in cache.glob("*.npy")}
+    assert len(written) == len(video.features) * len(adapter.videos("train"))  # joint and bone of each sample
+    again = create_dataset("ntu", root=root, cache=cache).videos("train")[0]
+    assert {p: p.stat().st_mtime_ns for p in cache.glob("*.npy")} == written  # read, not written again
+    for modality in video.features:
+        np.testing.assert_array_equal(np.asarray(again.features[modality]), np.asarray(video.features[modality]))

@@ -14,6 +14,8 @@ error naming the file and line.
 """
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +24,13 @@ from typing import Sequence
 import numpy as np
 
 from mmfuse.data.base import CheckedDataset, check_split
+from mmfuse.data.feature_file import FeatureFile, every
 from mmfuse.data.issues import Issue, raise_on_errors
 from mmfuse.data.readers import Layout, check_options, error, fit_length, read_modality_features, relative, warning
 from mmfuse.data.skeleton import STREAMS, check_streams, skeleton_streams
 from mmfuse.data.video import Video
 from mmfuse.errors import ConfigError, DataError
+from mmfuse.files import write_atomically
 from mmfuse.registry import register_dataset
 
 # The official action list (github.com/shahroudy/NTURGB-D README), A001 first: the trailing period
@@ -303,6 +307,11 @@ def parse_sample_name(name: str) -> tuple[int, int, int, int, int] | None:
     return None if match is None else tuple(int(group) for group in match.groups())  # type: ignore[return-value]
 
 
+def default_cache() -> Path:
+    """Where parsed skeleton streams are kept: ``$XDG_CACHE_HOME/mmfuse/ntu`` (``~/.cache/mmfuse/ntu``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mmfuse" / "ntu"
+
+
 @register_dataset("ntu")
 class NTUDataset(CheckedDataset):
     """NTU RGB+D / NTU RGB+D 120 skeletons as joint and bone streams, one trimmed action per sample."""
@@ -318,9 +327,11 @@ class NTUDataset(CheckedDataset):
         exclude: str | Path | None = None,
         layout: Layout = "channels_first",
         length_tolerance: int = 5,
+        cache: str | Path | None = None,
     ) -> None:
         if root is None:
             raise ConfigError("dataset 'ntu' needs a root folder: set dataset.root=/path/to/ntu")
+        self.cache = Path(cache).expanduser() if cache else default_cache()
         if isinstance(version, bool) or version not in RELEASES:
             raise ConfigError(f"dataset.version must be 60 (NTU RGB+D) or 120 (NTU RGB+D 120), got {version!r}")
         self.release = RELEASES[version]
@@ -445,6 +456,21 @@ class NTUDataset(CheckedDataset):
         return fit_length(features, num_frames, self.length_tolerance, location,
                           relative(sample.path, self.root), self.layout)
 
+    def _cached_streams(self, sample: Sample, joints: np.ndarray, streams: Sequence[str]) -> dict[str, FeatureFile]:
+        """The skeleton streams of a parsed sample as ``.npy`` files in the cache (written once per
+        version of its skeleton file: the name holds a hash of its path, size and modification
+        time), left on disk like feature files, so a loaded split holds no skeleton values."""
+        stat = sample.path.stat()
+        version = hashlib.sha256(f"{sample.path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+        paths = {name: self.cache / f"{sample.name}-{version}-{name}.npy" for name in streams}
+        missing = [name for name, path in paths.items() if not path.is_file()]
+        if missing:
+            self.cache.mkdir(parents=True, exist_ok=True)
+            for name, array in skeleton_streams(joints, PARENTS, missing).items():
+                write_atomically(paths[name], lambda stream, array=array: np.save(stream, array), binary=True)
+        width = NUM_JOINTS * 3
+        return {name: FeatureFile(path, False, len(joints), width, frames=len(joints)) for name, path in paths.items()}
+
     def _empty_split(self, split: str) -> Issue:
         return error(
             self._skeleton_location,
@@ -471,11 +497,11 @@ class NTUDataset(CheckedDataset):
                 continue
             usable += 1
             if keep:
-                features = skeleton_streams(joints, PARENTS, streams) | read
+                features = self._cached_streams(sample, joints, streams) | read
                 labels = np.full(len(joints), sample.action - 1, dtype=np.int64)
                 videos.append(Video(
                     sample.name,
-                    {m: np.ascontiguousarray(features[m][:: self.sample_rate]) for m in self.modalities},
+                    {m: every(features[m], self.sample_rate) for m in self.modalities},
                     labels,
                     sample_rate=self.sample_rate,
                     meta={"split": split, **sample.meta, **facts},

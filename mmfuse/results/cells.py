@@ -23,8 +23,9 @@ NOT_PART_OF_A_CELL = (
 )
 NOT_PART_OF_A_CELL_PATHS = ("choice_options.task.",)  # task options, like ``task``, name no method
 NOT_HASHED = ("device", "features_in_memory", "paths", "grid", "extra_cells", "hydra")  # where it runs, not what
-NOT_PART_OF_A_DATASET_LABEL = ("root", *DATASET_ENGINE_BLOCKS, *DATASET_NAMING_OPTIONS)
-WHERE_AND_WHAT_IT_IS_CALLED = ("root", *DATASET_NAMING_OPTIONS)  # stand-ins the data's fingerprint replaces in a hash
+WHERE_THE_DATA_LIES = ("root", "cache")  # dataset options naming folders, never the data
+NOT_PART_OF_A_DATASET_LABEL = (*WHERE_THE_DATA_LIES, *DATASET_ENGINE_BLOCKS, *DATASET_NAMING_OPTIONS)
+WHERE_AND_WHAT_IT_IS_CALLED = (*WHERE_THE_DATA_LIES, *DATASET_NAMING_OPTIONS)  # the fingerprint replaces them in a hash
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
