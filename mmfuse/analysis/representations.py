@@ -24,10 +24,11 @@ def measure_effective_rank(
     order the batches visit them), so memory stays bounded however many test videos there are.
     """
     rows: dict[str, list[torch.Tensor]] = {}
-    keep = subsample(sum(v.num_steps for v in videos))
+    total = sum(v.num_steps for v in videos)
+    keep = subsample(total)
     chosen = None
     if keep is not None:
-        chosen = torch.zeros(sum(v.num_steps for v in videos), dtype=torch.bool)
+        chosen = torch.zeros(total, dtype=torch.bool)
         chosen[keep] = True
     seen = 0
     for indices in length_batches([v.num_steps for v in videos], batch_size):

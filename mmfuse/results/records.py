@@ -36,10 +36,10 @@ def is_finished(run_dir: Path) -> bool:
 def finished_elsewhere(run_dir: Path) -> Path | None:
     """A finished run of the same task, cell, seed and hash under another dataset label, if any: the
     same data (the hash holds its fingerprint) met under another name, e.g. its folder was renamed."""
-    seed_dir, cell_dir, label_dir, task_dir = run_dir, run_dir.parent, run_dir.parent.parent, run_dir.parents[2]
+    cell_dir, label_dir, task_dir = run_dir.parents[0], run_dir.parents[1], run_dir.parents[2]
     if not task_dir.is_dir():
         return None
-    for other in sorted(task_dir.glob(f"*/{glob.escape(cell_dir.name)}/{glob.escape(seed_dir.name)}")):
+    for other in sorted(task_dir.glob(f"*/{glob.escape(cell_dir.name)}/{glob.escape(run_dir.name)}")):
         if other.parent.parent != label_dir and is_finished(other):
             return other
     return None
