@@ -131,9 +131,10 @@ ENCODERS = Registry("encoder", "mmfuse.encoders")
 TEMPORAL_MODELS = Registry("temporal", "mmfuse.temporal")
 TASKS = Registry("task", "mmfuse.tasks")
 DATASETS = Registry("dataset", "mmfuse.data")
+CORRUPTIONS = Registry("corruption", "mmfuse.corruptions")
 
 REGISTRIES: dict[str, Registry] = {
-    r.kind: r for r in (FUSIONS, REGULARIZERS, ENCODERS, TEMPORAL_MODELS, TASKS, DATASETS)
+    r.kind: r for r in (FUSIONS, REGULARIZERS, ENCODERS, TEMPORAL_MODELS, TASKS, DATASETS, CORRUPTIONS)
 }
 
 register_fusion = FUSIONS.register
@@ -165,3 +166,7 @@ register_dataset = DATASETS.register
 create_dataset = DATASETS.create
 list_datasets = DATASETS.list
 has_dataset = DATASETS.has
+
+register_corruption = CORRUPTIONS.register
+create_corruption = CORRUPTIONS.create
+list_corruptions = CORRUPTIONS.list

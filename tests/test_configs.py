@@ -15,10 +15,10 @@ from mmfuse.commands.hydra_app import compose_config, group_options
 from mmfuse.registry import REGISTRIES
 from mmfuse.results.baselines import load_baselines
 
-GROUP_OF_KIND = {"fusion": "fusion", "regularizer": "regularizer", "encoder": "encoder", "temporal": "temporal", "task": "task", "dataset": "dataset"}
+GROUP_OF_KIND = {"fusion": "fusion", "regularizer": "regularizer", "encoder": "encoder", "temporal": "temporal", "task": "task", "dataset": "dataset", "corruption": "corruption"}
 
 
-DATASET_VARIANTS = {"utkinect_r3d": "darai"}  # a config choosing another adapter's layout
+DATASET_VARIANTS = {"utkinect_r3d": "darai", "synthetic_noisy": "synthetic"}  # a config choosing another adapter's layout
 
 
 @pytest.mark.parametrize("kind", sorted(REGISTRIES))
@@ -27,10 +27,14 @@ def test_one_config_per_registered_name(kind):
     assert [o for o in group_options(GROUP_OF_KIND[kind]) if o not in variants] == REGISTRIES[kind].list()
 
 
+FILELESS_DATASETS = ("synthetic", "synthetic_noisy")
+
+
 @pytest.mark.parametrize("variant,adapter", DATASET_VARIANTS.items())
 def test_dataset_variant_configs_name_their_adapter(variant, adapter):
-    cfg = compose_config([f"dataset={variant}", "dataset.root=/nonexistent"])
-    assert cfg.dataset.name == adapter and cfg.dataset.layout == variant
+    cfg = compose_config([f"dataset={variant}", *([] if variant in FILELESS_DATASETS else ["dataset.root=/nonexistent"])])
+    assert cfg.dataset.name == adapter
+    assert variant in FILELESS_DATASETS or cfg.dataset.layout == variant
 
 
 @pytest.mark.parametrize(
@@ -38,7 +42,7 @@ def test_dataset_variant_configs_name_their_adapter(variant, adapter):
 )
 def test_each_group_config_composes_and_names_its_plugin(group, name):
     overrides = [f"{group}={name}"]
-    if group == "dataset" and name != "synthetic":
+    if group == "dataset" and name not in FILELESS_DATASETS:
         overrides.append("dataset.root=/nonexistent")
     cfg = compose_config(overrides)
     assert cfg[group].name == (DATASET_VARIANTS.get(name, name) if group == "dataset" else name)

@@ -11,7 +11,7 @@ from mmfuse.engine.device import autocast, needs_grad_scaler, resolve_device
 from mmfuse.engine.memory import CLEAR_REFS, PeakMemory
 from mmfuse.engine.schedule import build_optimizer, warmup_cosine
 from mmfuse.engine.seeding import seed_everything
-from mmfuse.engine.trainer import TrainBudget, train_and_evaluate
+from mmfuse.engine.trainer import ModelSpec, TrainBudget, train_and_evaluate
 from mmfuse.errors import ConfigError
 from mmfuse.registry import create_dataset, create_fusion, create_task
 
@@ -81,14 +81,8 @@ def run(seed: int, tmp_path=None, fusion: str = "concat"):
         train_videos=dataset.videos("train"),
         test_videos=dataset.videos("test"),
         task=create_task("segmentation"),
-        modalities=dataset.modalities,
-        encoder_cfg={"name": "projection"},
-        fusion_cfg={"name": fusion},
-        temporal_cfg={"name": "tcn", "layers": 3},
+        spec=ModelSpec(dataset.modalities, {"name": "projection"}, {"name": fusion}, {"name": "tcn", "layers": 3}, 16, 16, 32),
         regularizer_cfg={"name": "none"},
-        dim=16,
-        hidden=16,
-        max_len=32,
         budget=TrainBudget(epochs=2, batch_size=2),
         seed=seed,
         device=torch.device("cpu"),

@@ -25,7 +25,7 @@ from mmfuse.results.cells import NAMING_GROUPS, REFERENCES_FILE, NamingReference
 from mmfuse.results.records import write_json_atomic
 
 CONFIG_MODULE = "mmfuse.configs"
-GROUPS = ("dataset", "encoder", "experiment", "fusion", "regularizer", "task", "temporal")
+GROUPS = ("corruption", "dataset", "encoder", "experiment", "fusion", "regularizer", "task", "temporal")
 
 
 def group_options(group: str) -> list[str]:

@@ -16,7 +16,7 @@ future is partly predictable once the current action is known.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -48,15 +48,18 @@ class SyntheticDataset(DatasetAdapter):
         max_frames: int = 500,
         segments_per_video: float = 8.0,
         feature_dim: int | Sequence[int] = 24,
-        noise: float = 0.5,
+        noise: float | Sequence[float] = 0.5,
         drift: float = 0.3,
         complementarity: float = 1.0,
         num_modalities: int = 2,
         background: Sequence[str] = (),
         sample_rate: int = 2,
+        sensor_dropout: float | Sequence[float] = 0.0,
     ) -> None:
         background = [background] if isinstance(background, str) else list(background)
-        dims = [feature_dim] * num_modalities if isinstance(feature_dim, int) else list(feature_dim)
+        dims = _per_modality(feature_dim, num_modalities)
+        noises = _per_modality(noise, num_modalities)
+        dropouts = _per_modality(sensor_dropout, num_modalities)
         _check(isinstance(seed, int) and seed >= 0, "seed", "an integer >= 0", seed)
         _check(num_modalities >= 1, "num_modalities", ">= 1", num_modalities)
         _check(num_classes >= (3 if num_modalities > 1 else 2), "num_classes",
@@ -67,7 +70,11 @@ class SyntheticDataset(DatasetAdapter):
         _check(segments_per_video > 0, "segments_per_video", "> 0", segments_per_video)
         _check(len(dims) == num_modalities and all(d >= 1 for d in dims), "feature_dim",
                f"an integer >= 1 or a list of {num_modalities}", feature_dim)
-        _check(noise >= 0 and drift >= 0, "noise/drift", ">= 0", (noise, drift))
+        _check(len(noises) == num_modalities and min(noises) >= 0, "noise",
+               f"a number >= 0 or a list of {num_modalities}", noise)
+        _check(drift >= 0, "drift", ">= 0", drift)
+        _check(len(dropouts) == num_modalities and all(0 <= p < 1 for p in dropouts), "sensor_dropout",
+               f"a number in [0, 1) or a list of {num_modalities}", sensor_dropout)
         _check(0 <= complementarity <= 1, "complementarity", "in [0, 1]", complementarity)
         _check(isinstance(sample_rate, int) and sample_rate >= 1, "sample_rate", "an integer >= 1", sample_rate)
         _check(len(set(background)) == len(background), "background", "distinct names", background)
@@ -78,12 +85,14 @@ class SyntheticDataset(DatasetAdapter):
         self.num_actions = num_classes
         self.num_videos = {"train": num_train, "test": num_test}
         self.min_frames, self.max_frames = min_frames, max_frames
-        self.noise, self.drift = float(noise), float(drift)
+        self.drift = float(drift)
         self.sample_rate = sample_rate
         self.classes = actions + background
         self.background = background
         self.modalities = [f"m{i}" for i in range(num_modalities)]
         self._dims = dict(zip(self.modalities, dims))
+        self._noise = dict(zip(self.modalities, map(float, noises)))
+        self._dropout = dict(zip(self.modalities, map(float, dropouts)))
 
         bits = max(1, math.ceil(math.log2(num_classes)))
         blind = [(m - 1) % bits for m in range(num_modalities)] if num_modalities > 1 else []
@@ -124,7 +133,9 @@ class SyntheticDataset(DatasetAdapter):
             shape = (len(labels), means.shape[1])
             walk = rng.standard_normal(shape).cumsum(axis=0) / math.sqrt(len(labels))
             offset = rng.standard_normal(shape[1])
-            frames = means[labels] + self.drift * (offset + walk) + self.noise * rng.standard_normal(shape)
+            frames = means[labels] + self.drift * (offset + walk) + self._noise[modality] * rng.standard_normal(shape)
+            if self._dropout[modality] > 0:  # drawn only when asked, so other options keep their videos
+                frames[rng.random(len(labels)) < self._dropout[modality]] = 0.0
             features[modality] = frames[:: self.sample_rate].astype(np.float32)
         return Video(name, features, labels, sample_rate=self.sample_rate)
 
@@ -145,6 +156,11 @@ class SyntheticDataset(DatasetAdapter):
         classes = np.array([c for c, _ in segments], dtype=np.int64)
         lengths = np.maximum(1, np.round([d for _, d in segments])).astype(np.int64)
         return np.repeat(classes, lengths)[:num_frames]
+
+
+def _per_modality(value: Any, count: int) -> list[Any]:
+    """One value for every modality, or the list given (its length is checked by the caller)."""
+    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else [value] * count
 
 
 def _check(ok: bool, option: str, requirement: str, value: object) -> None:

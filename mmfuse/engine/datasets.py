@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Mapping
 
 import numpy as np
 
 from mmfuse.config import adapter_options
+from mmfuse.corruptions.base import FeatureStatistics, feature_statistics
 from mmfuse.data.base import DatasetAdapter
 from mmfuse.data.fingerprint import dataset_fingerprint
 from mmfuse.data.issues import Issue
@@ -30,6 +31,13 @@ class LoadedDataset:
     adapter: DatasetAdapter
     train: list[Video]
     test: list[Video]
+    _statistics: dict[str, FeatureStatistics] = field(default_factory=dict, compare=False, repr=False)
+
+    def statistics(self, modality: str) -> FeatureStatistics:
+        """Per-channel mean and std of ``modality`` over the training videos (computed once)."""
+        if modality not in self._statistics:
+            self._statistics[modality] = feature_statistics(self.train, modality)
+        return self._statistics[modality]
 
     @cached_property
     def fingerprint(self) -> str:

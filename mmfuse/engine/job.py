@@ -6,7 +6,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from hydra.core.hydra_config import HydraConfig
@@ -15,16 +15,19 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.markup import escape
 
-from mmfuse.config import chosen_config, task_options
+from mmfuse.config import chosen_config, options, task_options
+from mmfuse.corruptions import Corruption, corrupt_videos
 from mmfuse.engine.datasets import LoadedDataset, load_dataset
 from mmfuse.engine.device import resolve_device
 from mmfuse.engine.gpus import claimed_gpu
-from mmfuse.engine.trainer import TrainBudget, train_and_evaluate
+from mmfuse.engine.locks import held_lock
+from mmfuse.engine.trainer import MODEL_FILE, ModelSpec, RunOutcome, TrainBudget, evaluate_saved, train_and_evaluate
 from mmfuse.errors import ConfigError, MmfuseError
-from mmfuse.registry import create_task
-from mmfuse.results.cells import NAMING_GROUPS, REFERENCES_FILE, NamingReferences
+from mmfuse.registry import create_corruption, create_task
+from mmfuse.results.cells import NAMING_GROUPS, REFERENCES_FILE, NamingReferences, is_corrupted
 from mmfuse.results.records import (
     FAILURE_FILE,
+    RESULT_FILE,
     RunRecord,
     adopt_run,
     finished_elsewhere,
@@ -32,8 +35,11 @@ from mmfuse.results.records import (
     run_directory,
     write_json_atomic,
 )
+from mmfuse.tasks.base import Task
 
 OUTCOME_FILE = "outcome.json"
+LOCK_FILE = ".lock"  # held while a run trains (engine.locks)
+NO_CORRUPTION = {"name": "none"}
 
 console = Console(stderr=True, highlight=False)
 
@@ -61,13 +67,17 @@ def run_job(cfg: DictConfig) -> list[CellOutcome]:
     outcomes = []
     try:
         dataset = load_dataset(resolved["dataset"], in_memory=bool(resolved.get("features_in_memory")))
-        variants = expand_single(resolved, dataset.adapter.modalities)
+        variants = [
+            corrupted
+            for variant in expand_single(resolved, dataset.adapter.modalities)
+            for corrupted in expand_corruption(variant, dataset.adapter.modalities)
+        ]
     except MmfuseError as error:
         outcomes.append(_failure(resolved, choices, references, error))
         variants = []
     with claimed_gpu(launch_dir, shared_gpus(resolved["device"])) as gpu:
         for variant in variants:
-            outcomes.append(run_cell(on_gpu(variant, gpu), choices, references, dataset))
+            outcomes.extend(run_cell(on_gpu(variant, gpu), choices, references, dataset))
     output_dir = Path(hydra_cfg.runtime.output_dir)
     write_json_atomic(output_dir / OUTCOME_FILE, [asdict(o) for o in outcomes])
     return outcomes
@@ -91,6 +101,22 @@ def expand_single(resolved: dict[str, Any], modalities: list[str]) -> list[dict[
     return [{**resolved, "fusion": {**fusion, "modality": modality}} for modality in modalities]
 
 
+def expand_corruption(resolved: dict[str, Any], modalities: list[str]) -> list[dict[str, Any]]:
+    """A corruption without a modality stands for one cell per modality the cell's fuser uses
+    (``fusion=single``: its own modality); a modality the dataset does not have is an error."""
+    corruption = resolved["corruption"]
+    if not is_corrupted(corruption):
+        return [resolved]
+    modality = corruption.get("modality")
+    if modality is not None and modality not in modalities:
+        raise ConfigError(
+            f"corruption.modality={modality!r} is not a modality of this dataset; its modalities: {', '.join(modalities)}"
+        )
+    single = resolved["fusion"]["name"] == "single"
+    chosen = [modality] if modality is not None else [resolved["fusion"]["modality"]] if single else modalities
+    return [{**resolved, "corruption": {**corruption, "modality": m}} for m in chosen]
+
+
 def read_naming_references(launch_dir: Path) -> NamingReferences:
     """The references the launching process composed for this launch (see ``commands.hydra_app.launch``)."""
     path = launch_dir / REFERENCES_FILE
@@ -112,59 +138,148 @@ def run_cell(
     choices: dict[str, str],
     references: NamingReferences,
     dataset: LoadedDataset,
-) -> CellOutcome:
+) -> list[CellOutcome]:
+    """Run one cell: train and evaluate it, or, for a cell with a test-time corruption, evaluate the
+    model its clean cell trained (training that cell first if it has not finished)."""
+    corruption = create_corruption(resolved["corruption"]["name"], **options(resolved["corruption"]))
+    resolved = {**resolved, "corruption": corruption.settings()}
+    cell = describe_run(resolved, choices, references, dataset)
+    if is_finished(cell.run_dir):
+        console.print(f"[dim]↷ {cell.title}: finished before, skipped ({escape(str(cell.run_dir))})[/dim]")
+        return [cell.outcome("skipped")]
+    if not is_corrupted(resolved["corruption"]):
+        with held_lock(cell.run_dir / LOCK_FILE):  # parallel jobs needing one model train it once
+            return [train_cell(resolved, cell, dataset)]
+    clean = {**resolved, "corruption": NO_CORRUPTION}
+    trained_dir = describe_run(clean, choices, references, dataset).run_dir
+    trained = [] if is_finished(trained_dir) else run_cell(clean, choices, references, dataset)
+    if any(o.status == "failed" for o in trained):
+        return [*trained, cell.outcome("failed", f"its model did not train: {trained[0].message}")]
+    trained_now = [o for o in trained if o.status == "finished"]  # reported once, by the job that trained it
+    return [*trained_now, evaluate_corrupted(resolved, corruption, cell, trained_dir, dataset)]
+
+
+@dataclass(frozen=True)
+class DescribedRun:
+    """A run's names and where it is written."""
+
+    task: str
+    label: str
+    cell: str
+    seed: int
+    hash: str
+    run_dir: Path
+
+    @property
+    def title(self) -> str:
+        return escape(f"{self.task} / {self.label} / {self.cell} seed={self.seed}")
+
+    def outcome(self, status: str, message: str = "") -> CellOutcome:
+        return CellOutcome(status, self.task, self.label, self.cell, self.seed, str(self.run_dir), message)
+
+
+def describe_run(
+    resolved: dict[str, Any], choices: dict[str, str], references: NamingReferences, dataset: LoadedDataset
+) -> DescribedRun:
     label, cell, hash8 = references.describe(resolved, choices, dataset.fingerprint)
     task_name, seed = resolved["task"]["name"], int(resolved["seed"])
     run_dir = run_directory(Path(resolved["paths"]["runs"]), task_name, label, cell, seed, hash8)
-    title = escape(f"{task_name} / {label} / {cell} seed={seed}")
-    if is_finished(run_dir):
-        console.print(f"[dim]↷ {title}: finished before, skipped ({escape(str(run_dir))})[/dim]")
-        return CellOutcome("skipped", task_name, label, cell, seed, str(run_dir))
-    source = finished_elsewhere(run_dir)
+    return DescribedRun(task_name, label, cell, seed, hash8, run_dir)
+
+
+def model_spec(resolved: dict[str, Any], dataset: LoadedDataset) -> ModelSpec:
+    return ModelSpec(
+        modalities=dataset.adapter.modalities,
+        encoder=resolved["encoder"],
+        fusion=resolved["fusion"],
+        temporal=chosen_config(resolved, "temporal"),
+        dim=resolved["model"]["dim"],
+        hidden=resolved["model"]["hidden"],
+        max_len=resolved["model"]["max_len"],
+        shared_encoder=resolved["model"]["shared_encoder"],
+    )
+
+
+def train_cell(resolved: dict[str, Any], cell: DescribedRun, dataset: LoadedDataset) -> CellOutcome:
+    """Train and evaluate a clean cell (or adopt the same data's finished run under another label)."""
+    if is_finished(cell.run_dir):  # another job finished it while this one waited for the lock
+        return cell.outcome("skipped")
+    source = finished_elsewhere(cell.run_dir)
     if source is not None:
-        adopt_run(source, run_dir, label, resolved)
-        console.print(f"[dim]↷ {title}: the same data finished before under another label; copied from "
+        adopt_run(source, cell.run_dir, cell.label, resolved)
+        console.print(f"[dim]↷ {cell.title}: the same data finished before under another label; copied from "
                       f"{escape(str(source))}, not retrained[/dim]")
-        return CellOutcome("skipped", task_name, label, cell, seed, str(run_dir))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / FAILURE_FILE).unlink(missing_ok=True)
-    started = time.perf_counter()
-    try:
-        task = create_task(task_name, **task_options(resolved))
+        return cell.outcome("skipped")
+    def train() -> tuple[RunOutcome, Task]:
+        task = create_task(cell.task, **task_options(resolved))
         device = resolve_device(resolved["device"])
-        outcome = train_and_evaluate(
+        return train_and_evaluate(
             dataset=dataset.adapter,
             train_videos=dataset.train,
             test_videos=dataset.test,
             task=task,
-            modalities=dataset.adapter.modalities,
-            encoder_cfg=resolved["encoder"],
-            fusion_cfg=resolved["fusion"],
-            temporal_cfg=chosen_config(resolved, "temporal"),
+            spec=model_spec(resolved, dataset),
             regularizer_cfg=resolved["regularizer"],
-            dim=resolved["model"]["dim"],
-            hidden=resolved["model"]["hidden"],
-            max_len=resolved["model"]["max_len"],
-            shared_encoder=resolved["model"]["shared_encoder"],
-            budget=TrainBudget(**resolved["dataset"].get("train", {})).for_task(task_name),
-            seed=seed,
+            budget=TrainBudget(**resolved["dataset"].get("train", {})).for_task(cell.task),
+            seed=cell.seed,
             device=device,
-            run_dir=run_dir,
-            description=f"{cell} seed={seed}",
-        )
+            run_dir=cell.run_dir,
+            description=f"{cell.cell} seed={cell.seed}",
+        ), task
+
+    return recorded(resolved, cell, dataset, train)
+
+
+def evaluate_corrupted(
+    resolved: dict[str, Any], corruption: Corruption, cell: DescribedRun, trained_dir: Path, dataset: LoadedDataset
+) -> CellOutcome:
+    """Evaluate the model of ``trained_dir`` on the test videos with ``corruption`` (never retrained)."""
+
+    def reevaluate() -> tuple[RunOutcome, Task]:
+        task = create_task(cell.task, **task_options(resolved))
+        statistics = dataset.statistics(corruption.modality)
+        budget = TrainBudget(**resolved["dataset"].get("train", {}))
+        return evaluate_saved(
+            trained_dir / MODEL_FILE,
+            dataset=dataset.adapter,
+            train_videos=dataset.train,
+            test_videos=corrupt_videos(dataset.test, corruption, statistics),
+            task=task,
+            spec=model_spec(resolved, dataset),
+            eval_batch_size=budget.eval_batch_size,
+            device=resolve_device(resolved["device"]),
+        ), task
+
+    return recorded(resolved, cell, dataset, reevaluate, trained_in=trained_dir)
+
+
+def recorded(
+    resolved: dict[str, Any],
+    cell: DescribedRun,
+    dataset: LoadedDataset,
+    produce: Callable[[], tuple[RunOutcome, Task]],
+    trained_in: Path | None = None,
+) -> CellOutcome:
+    """Run ``produce`` for ``cell`` and write its record; a failure is written to ``failure.txt``
+    and reported, never marked finished."""
+    cell.run_dir.mkdir(parents=True, exist_ok=True)
+    (cell.run_dir / FAILURE_FILE).unlink(missing_ok=True)
+    started = time.perf_counter()
+    try:
+        outcome, task = produce()
     except Exception as error:  # a failed run is recorded, never marked finished
-        detail = traceback.format_exc()
-        (run_dir / FAILURE_FILE).write_text(detail)
-        message = str(error) if isinstance(error, MmfuseError) else f"{type(error).__name__}: {error} (see {run_dir / FAILURE_FILE})"
-        console.print(f"[red]✗[/red] {title}: {escape(message)}")
-        return CellOutcome("failed", task_name, label, cell, seed, str(run_dir), message)
+        (cell.run_dir / FAILURE_FILE).write_text(traceback.format_exc())
+        message = str(error) if isinstance(error, MmfuseError) else f"{type(error).__name__}: {error} (see {cell.run_dir / FAILURE_FILE})"
+        console.print(f"[red]✗[/red] {cell.title}: {escape(message)}")
+        return cell.outcome("failed", message)
+    trained_cell = json.loads((trained_in / RESULT_FILE).read_text())["cell"] if trained_in else cell.cell
     record = RunRecord(
-        task=task_name,
-        dataset=label,
-        cell=cell,
+        task=cell.task,
+        dataset=cell.label,
+        cell=cell.cell,
         method=resolved["fusion"]["name"],
-        seed=seed,
-        hash=hash8,
+        seed=cell.seed,
+        hash=cell.hash,
         dataset_fingerprint=dataset.fingerprint,
         metrics=outcome.metrics,
         columns=[asdict(c) for c in task.columns],
@@ -177,10 +292,15 @@ def run_cell(
         wall_seconds=time.perf_counter() - started,
         final_loss=outcome.final_loss,
         train_logs=outcome.train_logs,
-        device=str(device),
+        device=str(resolve_device(resolved["device"])),
         config=resolved,
+        corruption=resolved["corruption"],
+        trained_cell=trained_cell,
+        trained_in=str(trained_in or ""),
+        train_curves=outcome.train_curves,
     )
-    record.write(run_dir)
+    record.write(cell.run_dir)
     shown = escape("  ".join(f"{c.header} {outcome.metrics[c.key]:.1f}" for c in task.columns[:4]))
-    console.print(f"[green]✓[/green] {title}: {shown} … ({record.wall_seconds:.1f} s)")
-    return CellOutcome("finished", task_name, label, cell, seed, str(run_dir))
+    how = f", evaluated the model of {escape(trained_cell)}, not retrained" if trained_in else ""
+    console.print(f"[green]✓[/green] {cell.title}: {shown} … ({record.wall_seconds:.1f} s{how})")
+    return cell.outcome("finished")

@@ -19,11 +19,13 @@ from mmfuse.engine.memory import PeakMemory, return_large_buffers
 from mmfuse.engine.prefetch import prefetched
 from mmfuse.engine.schedule import build_optimizer
 from mmfuse.engine.seeding import seed_everything
+from mmfuse.errors import MmfuseError
 from mmfuse.models.backbone import build_backbone
 from mmfuse.registry import create_regularizer
 from mmfuse.tasks.base import Task, TaskModel
 
 PREFETCH = 2  # training batches built ahead in a background thread (engine.prefetch)
+MODEL_FILE = "model.pt"  # the trained weights in a run directory, loaded again by corrupted evaluations
 
 
 @dataclass
@@ -56,6 +58,29 @@ class RunOutcome:
     eval_seconds: float
     final_loss: float
     train_logs: dict[str, float] = field(default_factory=dict)  # loss terms, mean over the last epoch
+    train_curves: dict[str, list[float]] = field(default_factory=dict)  # loss and each term, mean per epoch
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What builds a run's model: its parts' configs and widths (``build_backbone``)."""
+
+    modalities: Sequence[str]
+    encoder: Mapping[str, Any]
+    fusion: Mapping[str, Any]
+    temporal: Mapping[str, Any]
+    dim: int
+    hidden: int
+    max_len: int
+    shared_encoder: bool = False
+
+    def build(self, dataset: DatasetAdapter, videos: Sequence[Video], task: Task) -> TaskModel:
+        feature_dims = {m: int(videos[0].features[m].shape[1]) for m in self.modalities}
+        backbone = build_backbone(
+            self.modalities, feature_dims, self.dim, self.hidden, dict(self.encoder), dict(self.fusion),
+            dict(self.temporal), self.shared_encoder, num_classes=dataset.num_classes,
+        )
+        return TaskModel(backbone, task.build_head(self.hidden, dataset.num_classes))
 
 
 def train_and_evaluate(
@@ -64,16 +89,9 @@ def train_and_evaluate(
     train_videos: Sequence[Video],
     test_videos: Sequence[Video],
     task: Task,
-    modalities: Sequence[str],
-    encoder_cfg: Mapping[str, Any],
-    fusion_cfg: Mapping[str, Any],
-    temporal_cfg: Mapping[str, Any],
+    spec: ModelSpec,
     regularizer_cfg: Mapping[str, Any],
-    dim: int,
-    hidden: int,
-    max_len: int,
     budget: TrainBudget,
-    shared_encoder: bool = False,
     seed: int,
     device: torch.device,
     run_dir: Path | None = None,
@@ -83,16 +101,11 @@ def train_and_evaluate(
     return_large_buffers()
     rng = seed_everything(seed)
     memory = PeakMemory(device)
-    feature_dims = {m: int(train_videos[0].features[m].shape[1]) for m in modalities}
-    backbone = build_backbone(
-        modalities, feature_dims, dim, hidden, dict(encoder_cfg), dict(fusion_cfg), dict(temporal_cfg), shared_encoder,
-        num_classes=dataset.num_classes,
-    )
-    model = TaskModel(backbone, task.build_head(hidden, dataset.num_classes)).to(device)
-    used = list(backbone.fuser.modalities)
+    model = spec.build(dataset, train_videos, task).to(device)
+    used = list(model.backbone.fuser.modalities)
     regularizer = create_regularizer(regularizer_cfg["name"], **options(regularizer_cfg))
 
-    steps_per_epoch = len(task.plan(train_videos, budget.batch_size, max_len, np.random.default_rng(0)))
+    steps_per_epoch = len(task.plan(train_videos, budget.batch_size, spec.max_len, np.random.default_rng(0)))
     total_steps = steps_per_epoch * budget.epochs
     optimizer, scheduler = build_optimizer(
         model, budget.lr, budget.weight_decay, total_steps, budget.warmup_epochs * steps_per_epoch
@@ -101,20 +114,18 @@ def train_and_evaluate(
 
     started = time.perf_counter()
     last_loss = float("nan")
-    epoch_logs: dict[str, list[float]] = {}
+    curves: dict[str, list[float]] = {}
     with _progress() as progress:
         bar = progress.add_task(description, total=total_steps, loss=float("nan"))
         for _ in range(budget.epochs):
             model.train()
             epoch_logs: dict[str, list[float]] = {}
-            for batch in prefetched(task.batches(train_videos, used, budget.batch_size, max_len, rng), PREFETCH):
+            for batch in prefetched(task.batches(train_videos, used, budget.batch_size, spec.max_len, rng), PREFETCH):
                 batch = batch.to(device)
                 with autocast(device):
                     loss, fused, task_logs = task.loss(model, batch)
                     reg_loss, reg_logs = regularizer(fused.embeddings, fused.tokens, batch.mask)
                     loss = loss + reg_loss
-                for key, value in {**task_logs, **reg_logs}.items():
-                    epoch_logs.setdefault(key, []).append(float(value))
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 scaler.unscale_(optimizer)
@@ -123,26 +134,16 @@ def train_and_evaluate(
                 scaler.update()
                 scheduler.step()
                 last_loss = float(loss.detach())
+                for key, value in {"loss": last_loss, **task_logs, **reg_logs}.items():
+                    epoch_logs.setdefault(key, []).append(float(value))
                 progress.update(bar, advance=1, loss=last_loss)
+            for key, values in epoch_logs.items():
+                curves.setdefault(key, []).append(float(np.mean(values)))
     train_seconds = time.perf_counter() - started
 
-    model.eval()
-    started = time.perf_counter()
-    background = [dataset.classes.index(name) for name in dataset.background]
-    metrics = task.evaluate(
-        model,
-        test_videos,
-        used,
-        num_classes=dataset.num_classes,
-        background=background,
-        max_len=max_len,
-        batch_size=budget.eval_batch_size,
-        device=device,
-    )
-    erank = measure_effective_rank(model, test_videos, used, budget.eval_batch_size, device)
-    eval_seconds = time.perf_counter() - started
+    metrics, erank, eval_seconds = evaluate(model, dataset, test_videos, task, spec, budget.eval_batch_size, device)
     if run_dir is not None:
-        torch.save(model.state_dict(), run_dir / "model.pt")
+        torch.save(model.state_dict(), run_dir / MODEL_FILE)
     return RunOutcome(
         metrics=metrics,
         effective_rank=erank,
@@ -151,8 +152,73 @@ def train_and_evaluate(
         train_seconds=train_seconds,
         eval_seconds=eval_seconds,
         final_loss=last_loss,
-        train_logs={key: float(np.mean(values)) for key, values in epoch_logs.items()},
+        train_logs={key: values[-1] for key, values in curves.items() if key != "loss"},
+        train_curves=curves,
     )
+
+
+def evaluate_saved(
+    model_path: Path,
+    *,
+    dataset: DatasetAdapter,
+    train_videos: Sequence[Video],
+    test_videos: Sequence[Video],
+    task: Task,
+    spec: ModelSpec,
+    eval_batch_size: int,
+    device: torch.device,
+) -> RunOutcome:
+    """Evaluate the model a run saved (``model.pt``) on ``test_videos``, e.g. corrupted ones: no
+    training, so ``train_seconds`` is 0 and the loss fields are empty."""
+    return_large_buffers()
+    memory = PeakMemory(device)
+    model = spec.build(dataset, train_videos, task)
+    try:
+        model.load_state_dict(torch.load(model_path, map_location="cpu", weights_only=True))
+    except (RuntimeError, OSError) as error:
+        raise MmfuseError(
+            f"cannot load the trained model {model_path}: {error.__class__.__name__}: {str(error).splitlines()[0]}. "
+            f"It was saved by another version of mmfuse or another config; delete {model_path.parent} to train it again."
+        ) from None
+    model.to(device)
+    metrics, erank, eval_seconds = evaluate(model, dataset, test_videos, task, spec, eval_batch_size, device)
+    return RunOutcome(
+        metrics=metrics,
+        effective_rank=erank,
+        parameters=sum(p.numel() for p in model.parameters()),
+        peak_memory_mb=memory.mb(),
+        train_seconds=0.0,
+        eval_seconds=eval_seconds,
+        final_loss=float("nan"),
+    )
+
+
+def evaluate(
+    model: TaskModel,
+    dataset: DatasetAdapter,
+    test_videos: Sequence[Video],
+    task: Task,
+    spec: ModelSpec,
+    batch_size: int,
+    device: torch.device,
+) -> tuple[dict[str, float], dict[str, float], float]:
+    """The task's metrics and the representations' effective ranks over ``test_videos``, and the seconds it took."""
+    model.eval()
+    started = time.perf_counter()
+    used = list(model.backbone.fuser.modalities)
+    background = [dataset.classes.index(name) for name in dataset.background]
+    metrics = task.evaluate(
+        model,
+        test_videos,
+        used,
+        num_classes=dataset.num_classes,
+        background=background,
+        max_len=spec.max_len,
+        batch_size=batch_size,
+        device=device,
+    )
+    erank = measure_effective_rank(model, test_videos, used, batch_size, device)
+    return metrics, erank, time.perf_counter() - started
 
 
 def _progress() -> Progress:

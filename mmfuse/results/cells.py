@@ -19,7 +19,7 @@ METHOD_GROUPS = ("encoder", "fusion", "regularizer", "temporal")
 NAMING_GROUPS = ("dataset", *METHOD_GROUPS, "task")  # the group choices a cell's name is diffed under
 REFERENCES_FILE = "cell_references.json"
 NOT_PART_OF_A_CELL = (
-    "seed", "device", "features_in_memory", "paths", "grid", "extra_cells", "hydra", "dataset", "task"
+    "seed", "device", "features_in_memory", "paths", "grid", "extra_cells", "hydra", "dataset", "task", "corruption"
 )
 NOT_PART_OF_A_CELL_PATHS = ("choice_options.task.",)  # task options, like ``task``, name no method
 NOT_HASHED = ("device", "features_in_memory", "paths", "grid", "extra_cells", "hydra")  # where it runs, not what
@@ -91,7 +91,27 @@ def _short_path(path: str) -> str:
 
 
 def cell_name(cfg: Mapping[str, Any], params: Mapping[str, Any]) -> str:
-    return bracketed(str(cfg["fusion"]["name"]), params)
+    return bracketed(str(cfg["fusion"]["name"]), {**params, **corruption_params(cfg.get("corruption"))})
+
+
+def is_corrupted(corruption: Mapping[str, Any] | None) -> bool:
+    return corruption is not None and corruption.get("name", "none") != "none"
+
+
+def corruption_params(corruption: Mapping[str, Any] | None) -> dict[str, Any]:
+    """How a test-time corruption (its ``Corruption.settings()``) names a cell: ``corruption=<name>``,
+    its modality and level always, ``fill`` and ``seed`` where they differ from the defaults."""
+    from mmfuse.corruptions.base import DEFAULT_FILL, DEFAULT_SEED
+
+    if corruption is None or not is_corrupted(corruption):
+        return {}
+    params = {"corruption": corruption["name"], "corruption.modality": corruption.get("modality"),
+              "corruption.level": corruption.get("level")}
+    if corruption.get("fill", DEFAULT_FILL) != DEFAULT_FILL:
+        params["corruption.fill"] = corruption["fill"]
+    if corruption.get("seed", DEFAULT_SEED) != DEFAULT_SEED:
+        params["corruption.seed"] = corruption["seed"]
+    return params
 
 
 def data_name(dataset_cfg: Mapping[str, Any]) -> str | None:
@@ -121,14 +141,25 @@ def dataset_label(cfg: Mapping[str, Any], reference: Mapping[str, Any]) -> str:
     return bracketed(str(cfg["dataset"]["name"]), params)
 
 
+def condition_name(corruption: Mapping[str, Any] | None) -> str:
+    """A corruption as a board names it: ``noise[level=0.5,modality=rgb]``; ``clean`` for none."""
+    params = corruption_params(corruption)
+    if not params:
+        return "clean"
+    name = params.pop("corruption")
+    return bracketed(str(name), {key.split(".", 1)[1]: value for key, value in params.items()})
+
+
 def config_hash(cfg: Mapping[str, Any], fingerprint: str | None = None) -> str:
-    """First 8 hex digits of the SHA-256 of the resolved config minus device, paths and launcher.
+    """First 8 hex digits of the SHA-256 of the resolved config minus device, paths and launcher (and
+    minus ``corruption`` when there is none: a clean run's hash is its training's, which every
+    corrupted evaluation of the same cell finds its model by).
 
     With the data's ``fingerprint`` (``mmfuse.data.fingerprint``), that fingerprint stands for the
     data instead of ``dataset.root`` and ``dataset.label``: the same data under another path or
     name hashes alike (its finished runs are found), different data never does.
     """
-    kept = {k: v for k, v in cfg.items() if k not in NOT_HASHED}
+    kept = {k: v for k, v in cfg.items() if k not in NOT_HASHED and not (k == "corruption" and not is_corrupted(v))}
     if fingerprint is not None:
         kept["dataset"] = {k: v for k, v in kept["dataset"].items() if k not in WHERE_AND_WHAT_IT_IS_CALLED}
         kept["dataset_fingerprint"] = fingerprint

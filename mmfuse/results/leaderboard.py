@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from mmfuse.results.aggregate import long_table, summary
+from mmfuse.results.cells import condition_name, is_corrupted
 from mmfuse.results.baselines import ReportedTable, reported_rows
 from mmfuse.results.records import load_records
 from mmfuse.results.render import Leaderboard, build_leaderboards, print_leaderboards, wide_console, write_leaderboards
@@ -30,6 +31,7 @@ def make_leaderboards(
         return []
     for warning in separate_datasets(records):
         STDERR.print(f"[yellow]warning:[/yellow] {escape(warning)}")
+    separate_conditions(records)
     return build_leaderboards(summary(long_table(records, reported_rows(records, baselines))))
 
 
@@ -67,6 +69,17 @@ def separate_datasets(records: list[dict[str, Any]]) -> list[str]:
             "(dataset.label=NAME, or distinct folder names) or its own paths.runs folder."
         )
     return warnings
+
+
+def separate_conditions(records: list[dict[str, Any]]) -> None:
+    """One board per test-time corruption: a corrupted run's record is shown on the board
+    ``<dataset>, <condition>`` (e.g. ``synthetic, noise[level=0.5,modality=m1]``) under the name of
+    the cell whose model it evaluated. Relabels ``records`` in place."""
+    for record in records:
+        corruption = record.get("corruption")
+        if is_corrupted(corruption):
+            record["dataset"] = f"{record['dataset']}, {condition_name(corruption)}"
+            record["cell"] = record.get("trained_cell") or record["cell"]
 
 
 def _suffixes(keys: list[str]) -> dict[str, str]:

@@ -110,6 +110,11 @@ class RunRecord:
     versions: dict[str, str] = field(default_factory=environment)  # see ``environment``
     created: str = field(default_factory=_now)  # ISO 8601, UTC
     copied_from: str = ""  # set on a run adopted from another label of the same data (``adopt_run``)
+    corruption: dict[str, Any] = field(default_factory=lambda: {"name": "none"})  # test-time corruption's settings
+    trained_cell: str = ""  # the cell whose trained model was evaluated: ``cell`` without its corruption
+    trained_in: str = ""  # a corrupted run: the run directory whose model.pt it evaluated (nothing retrained)
+    representation: dict[str, Any] = field(default_factory=dict)  # spectra, rank gains, angles, drift
+    train_curves: dict[str, list[float]] = field(default_factory=dict)  # loss and each term, mean per epoch
 
     def write(self, run_dir: Path) -> None:
         """Write ``result.json`` into ``run_dir`` atomically: from then on the run counts as finished."""
