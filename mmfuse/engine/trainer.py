@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from mmfuse.analysis.representations import measure_effective_rank
+from mmfuse.analysis.representations import measure_representations
 from mmfuse.config import options
 from mmfuse.data.base import DatasetAdapter
 from mmfuse.data.video import Video
@@ -56,6 +56,7 @@ class RunOutcome:
     eval_seconds: float
     final_loss: float
     train_logs: dict[str, float] = field(default_factory=dict)  # loss terms, mean over the last epoch
+    representation: dict[str, Any] = field(default_factory=dict)  # collapse diagnostics (analysis.representations)
 
 
 def train_and_evaluate(
@@ -139,7 +140,7 @@ def train_and_evaluate(
         batch_size=budget.eval_batch_size,
         device=device,
     )
-    erank = measure_effective_rank(model, test_videos, used, budget.eval_batch_size, device)
+    erank, representation = measure_representations(model, test_videos, used, budget.eval_batch_size, device)
     eval_seconds = time.perf_counter() - started
     if run_dir is not None:
         torch.save(model.state_dict(), run_dir / "model.pt")
@@ -152,6 +153,7 @@ def train_and_evaluate(
         eval_seconds=eval_seconds,
         final_loss=last_loss,
         train_logs={key: float(np.mean(values)) for key, values in epoch_logs.items()},
+        representation=representation,
     )
 
 
