@@ -35,6 +35,7 @@ def test_a_corrupted_cell_trains_its_clean_cell_once_and_reevaluates_its_model(t
         assert record["trained_cell"] == "concat"
         assert Path(record["trained_in"]) == next((tmp_path / "runs").rglob("concat/seed1-*"))
         assert record["train_seconds"] == 0.0 and record["train_curves"] == {}
+        assert record["representation"]["spectra"].keys() == record["effective_rank"].keys()
         assert record["corruption"] == {"name": "noise", "modality": "m1", "level": float(cell.split("level=")[1].split(",")[0]), "seed": 0}
         assert record["hash"] != clean["hash"]
     assert clean["corruption"] == {"name": "none"} and clean["trained_in"] == ""

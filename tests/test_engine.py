@@ -106,6 +106,8 @@ def test_training_is_deterministic_under_a_seed_and_saves_the_model(tmp_path):
 def test_fusers_with_streams_record_their_rank_after_fusion():
     outcome = run(1, fusion="rtf")
     assert set(outcome.effective_rank) == {"m0", "m1", "m0/blended", "m1/blended", "stacked", "fused"}
+    assert outcome.representation["spectra"].keys() == outcome.effective_rank.keys()
+    assert set(outcome.representation["rank_gain"]) == {"m0", "m1"}
     assert run(1, fusion="afft_sa").effective_rank.keys() == {"m0", "m1", "fused"}
 
 

@@ -13,21 +13,27 @@ def effective_rank(z: Tensor) -> float:
     rounding noise and are ignored. A matrix with no
     non-zero singular value (all zeros, or empty) has effective rank 0, like its rank.
     """
-    if z.dim() != 2:
-        raise ValueError(f"effective_rank expects a [N, C] matrix, got shape {tuple(z.shape)}")
-    if z.numel() == 0:
-        return 0.0
-    eps = torch.finfo(z.dtype if z.is_floating_point() else torch.float64).eps
-    z = z.detach().to(torch.float64)
-    if not torch.isfinite(z).all():
-        raise ValueError("effective_rank: the matrix holds NaN or Inf")
-    sigma = torch.linalg.svdvals(z)
-    tol = sigma.max() * max(z.shape) * eps
-    sigma = sigma[sigma > tol]
+    sigma = significant_singular_values(z, "effective_rank")
     if sigma.numel() == 0:
         return 0.0
     p = sigma / sigma.sum()
     return float(torch.exp(-(p * p.log()).sum()))
+
+
+def significant_singular_values(z: Tensor, caller: str) -> Tensor:
+    """The singular values of ``z [N, C]`` in float64, descending, without those below the
+    tolerance ``effective_rank`` documents (empty for an empty or all-zero matrix); ``caller``
+    names the function in the errors."""
+    if z.dim() != 2:
+        raise ValueError(f"{caller} expects a [N, C] matrix, got shape {tuple(z.shape)}")
+    if z.numel() == 0:
+        return torch.zeros(0, dtype=torch.float64)
+    eps = torch.finfo(z.dtype if z.is_floating_point() else torch.float64).eps
+    z = z.detach().to(torch.float64)
+    if not torch.isfinite(z).all():
+        raise ValueError(f"{caller}: the matrix holds NaN or Inf")
+    sigma = torch.linalg.svdvals(z)
+    return sigma[sigma > sigma.max() * max(z.shape) * eps]
 
 
 RANK_TOKENS = 4096  # valid tokens an effective rank is measured on; more are subsampled

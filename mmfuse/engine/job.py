@@ -298,6 +298,7 @@ def recorded(
         trained_cell=trained_cell,
         trained_in=str(trained_in or ""),
         train_curves=outcome.train_curves,
+        representation=outcome.representation,
     )
     record.write(cell.run_dir)
     shown = escape("  ".join(f"{c.header} {outcome.metrics[c.key]:.1f}" for c in task.columns[:4]))

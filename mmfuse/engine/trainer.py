@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from mmfuse.analysis.representations import measure_effective_rank
+from mmfuse.analysis.representations import measure_representations
 from mmfuse.config import options
 from mmfuse.data.base import DatasetAdapter
 from mmfuse.data.video import Video
@@ -59,6 +59,7 @@ class RunOutcome:
     final_loss: float
     train_logs: dict[str, float] = field(default_factory=dict)  # loss terms, mean over the last epoch
     train_curves: dict[str, list[float]] = field(default_factory=dict)  # loss and each term, mean per epoch
+    representation: dict[str, Any] = field(default_factory=dict)  # collapse diagnostics (analysis.representations)
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,9 @@ def train_and_evaluate(
                 curves.setdefault(key, []).append(float(np.mean(values)))
     train_seconds = time.perf_counter() - started
 
-    metrics, erank, eval_seconds = evaluate(model, dataset, test_videos, task, spec, budget.eval_batch_size, device)
+    metrics, erank, representation, eval_seconds = evaluate(
+        model, dataset, test_videos, task, spec, budget.eval_batch_size, device
+    )
     if run_dir is not None:
         torch.save(model.state_dict(), run_dir / MODEL_FILE)
     return RunOutcome(
@@ -154,6 +157,7 @@ def train_and_evaluate(
         final_loss=last_loss,
         train_logs={key: values[-1] for key, values in curves.items() if key != "loss"},
         train_curves=curves,
+        representation=representation,
     )
 
 
@@ -181,7 +185,7 @@ def evaluate_saved(
             f"It was saved by another version of mmfuse or another config; delete {model_path.parent} to train it again."
         ) from None
     model.to(device)
-    metrics, erank, eval_seconds = evaluate(model, dataset, test_videos, task, spec, eval_batch_size, device)
+    metrics, erank, representation, eval_seconds = evaluate(model, dataset, test_videos, task, spec, eval_batch_size, device)
     return RunOutcome(
         metrics=metrics,
         effective_rank=erank,
@@ -190,6 +194,7 @@ def evaluate_saved(
         train_seconds=0.0,
         eval_seconds=eval_seconds,
         final_loss=float("nan"),
+        representation=representation,
     )
 
 
@@ -201,8 +206,9 @@ def evaluate(
     spec: ModelSpec,
     batch_size: int,
     device: torch.device,
-) -> tuple[dict[str, float], dict[str, float], float]:
-    """The task's metrics and the representations' effective ranks over ``test_videos``, and the seconds it took."""
+) -> tuple[dict[str, float], dict[str, float], dict[str, Any], float]:
+    """The task's metrics, the representations' effective ranks and collapse diagnostics
+    (``measure_representations``) over ``test_videos``, and the seconds it took."""
     model.eval()
     started = time.perf_counter()
     used = list(model.backbone.fuser.modalities)
@@ -217,8 +223,8 @@ def evaluate(
         batch_size=batch_size,
         device=device,
     )
-    erank = measure_effective_rank(model, test_videos, used, batch_size, device)
-    return metrics, erank, time.perf_counter() - started
+    erank, representation = measure_representations(model, test_videos, used, batch_size, device)
+    return metrics, erank, representation, time.perf_counter() - started
 
 
 def _progress() -> Progress:
