@@ -96,3 +96,10 @@ def test_an_unknown_corrupted_modality_fails_with_the_datasets_modalities(tmp_pa
     out = capsys.readouterr()
     said = " ".join((out.out + out.err).split())
     assert "corruption.modality='rgb' is not a modality of this dataset; its modalities: m0, m1" in said
+
+
+def test_a_grid_crossing_none_with_levels_counts_the_clean_run_once(tmp_path, capsys):
+    grid = ["corruption=none,feature_dropout", "corruption.level=0.2,0.6", "corruption.modality=m0"]
+    assert main(["bench", *GRID, *grid, *paths(tmp_path)]) == 0
+    assert len(records(tmp_path / "runs")) == 3
+    assert "3 run(s) finished, 0 skipped" in capsys.readouterr().out

@@ -76,6 +76,22 @@ def datasets_to_check(sweeps: list[list[str]], plain: list[str], cfg: DictConfig
     return [compose_config([*base, f"dataset={name}"]) for name in sorted(names)]
 
 
+def once_per_run(outcomes: list[dict]) -> list[dict]:
+    """One outcome per run directory: a grid can name one run twice (``corruption=none`` crossed with
+    ``corruption.level=a,b`` is the same clean run), and a run that finished in this bench counts as
+    finished, not also as skipped. Outcomes without a run directory (a dataset that failed) all count."""
+    rank = {"finished": 0, "failed": 1, "skipped": 2}
+    best: dict[str, dict] = {}
+    kept = []
+    for outcome in outcomes:
+        where = outcome.get("run_dir")
+        if not where:
+            kept.append(outcome)
+        elif where not in best or rank[outcome["status"]] < rank[best[where]["status"]]:
+            best[where] = outcome
+    return [*kept, *best.values()]
+
+
 def run(args: argparse.Namespace) -> int:
     console = Console()
     sweeps, plain, cfg = plan_sweeps(list(args.overrides))
@@ -91,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         launch(sweep, multirun=True, directory=sweep_dir)
         outcomes += [o for path in sorted(sweep_dir.glob(f"*/{OUTCOME_FILE}")) for o in json.loads(path.read_text())]
 
+    outcomes = once_per_run(outcomes)
     counts = {status: sum(o["status"] == status for o in outcomes) for status in ("finished", "skipped", "failed")}
     touched = {(o["task"], o["dataset"]) for o in outcomes if o["status"] != "failed"}
     boards = make_leaderboards(runs_root, only=touched)
