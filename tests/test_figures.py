@@ -82,14 +82,15 @@ def test_figure_files_are_named_by_a_path_safe_dataset_label(tmp_path):
 
 
 def test_robustness_curve_is_the_mean_over_seeds_with_the_clean_runs_at_level_zero():
-    runs = [record("rtf", 0, 80.0), record("rtf", 1, 90.0), record("rtf", 2, 70.0),  # seed 2 has no noisy run
-            record("rtf", 0, 60.0, ("noise", "m1", 0.5)), record("rtf", 1, 64.0, ("noise", "m1", 0.5))]
+    clean, noisy = [80.0, 90.0, 73.0, 10.0], [60.0, 64.0, 71.0]  # seed 3 has no noisy run, so no say
+    runs = [record("rtf", seed, value) for seed, value in enumerate(clean)]
+    runs += [record("rtf", seed, value, ("noise", "m1", 0.5)) for seed, value in enumerate(noisy)]
     [board] = boards(runs)
     curve = spread(level_rows(board, "noise", lambda run: primary(board, run)), ["cell", "level"])
     assert curve["level"].tolist() == [0.0, 0.5]
-    assert curve["mean"].tolist() == pytest.approx([85.0, 62.0])
-    assert curve["std"].tolist() == pytest.approx([np.std([80, 90], ddof=1), np.std([60, 64], ddof=1)])
-    assert curve["n"].tolist() == [2, 2]
+    assert curve["mean"].tolist() == pytest.approx([81.0, 65.0])
+    assert curve["std"].tolist() == pytest.approx([np.std(clean[:3], ddof=1), np.std(noisy, ddof=1)])
+    assert curve["n"].tolist() == [3, 3]
 
 
 def test_plot_command_writes_the_figures_and_names_a_missing_folder(tmp_path, capsys):

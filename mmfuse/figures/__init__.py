@@ -21,5 +21,6 @@ def draw_figures(records: Iterable[dict[str, Any]], directory: Path) -> list[Pat
             for module in (robustness, spectra, ranks, curves):
                 for kind, figure in module.figures(board):
                     directory.mkdir(parents=True, exist_ok=True)
-                    written += style.save(figure, directory, f"{kind}-{board.slug}")
+                    stem = f"{kind}-{board.task}-{board.dataset}".replace("/", "_").replace(" ", "")  # as the boards'
+                    written += style.save(figure, directory, stem)
     return written

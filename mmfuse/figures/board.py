@@ -12,6 +12,7 @@ from mmfuse.results.aggregate import columns_of
 
 Record = dict[str, Any]
 CLEAN = {"name": "none"}
+LINE = ["cell", "options", "modality", "series"]  # what sets a line of ``level_rows`` apart
 
 
 def corruption(record: Record) -> dict[str, Any]:
@@ -41,14 +42,6 @@ class Board:
     dataset: str
     records: list[Record]
     column: Column
-
-    @property
-    def title(self) -> str:
-        return f"{self.task} on {self.dataset}"
-
-    @property
-    def slug(self) -> str:
-        return f"{self.task}-{self.dataset}".replace("/", "_").replace(" ", "")
 
     @property
     def cells(self) -> list[str]:

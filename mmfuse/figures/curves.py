@@ -30,6 +30,7 @@ def curves_figure(board: Board, curves: pd.DataFrame) -> Figure:
     for axes, term in zip(panels, terms):
         for cell, curve in curves[curves["term"] == term].groupby("cell"):
             style.mean_line(axes, curve, "epoch", color=style.colour(board, cell), label=cell)
+        axes.locator_params(axis="x", integer=True)
         axes.set(title="training loss" if term == TOTAL else term, xlabel="epoch", ylabel="loss (mean over the epoch)")
     style.legend(figure)
     return figure

@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mmfuse.figures import style
-from mmfuse.figures.board import Board, Record, level_rows, representation, spread, trained_cell
+from mmfuse.figures.board import LINE, Board, Record, level_rows, representation, spread, trained_cell
 from mmfuse.figures.robustness import level_label
 
 HARMONIC_MEAN = "harmonic mean"
@@ -32,7 +32,7 @@ def figures(board: Board) -> Iterator[tuple[str, Figure]]:
         yield "rank-gains", gains_figure(board, spread(rows, ["cell", "series"]))
     noisy = level_rows(board, "noise", gains)
     if noisy:
-        yield "rank-gain-under-noise", noise_figure(board, spread(noisy, ["cell", "options", "modality", "series", "level"]))
+        yield "rank-gain-under-noise", noise_figure(board, spread(noisy, [*LINE, "level"]))
 
 
 def with_harmonic_mean(run: Record) -> dict[str, float]:
@@ -44,7 +44,8 @@ def gains_figure(board: Board, bars: pd.DataFrame) -> Figure:
     """Grouped bars: a group per trained cell, a bar per modality and the harmonic mean last."""
     cells = sorted(bars["cell"].unique())
     series = sorted(bars["series"].unique(), key=lambda name: (name == HARMONIC_MEAN, name))
-    figure, [axes] = style.new_figure(1, "Effective-rank gain of each modality", board, 0.3 * len(cells) * len(series) + 2)
+    inches = 0.3 * len(cells) * len(series) + 2  # bars stay wide enough to tell apart
+    figure, [axes] = style.new_figure(1, "Effective-rank gain of each modality", board, inches)
     width = 0.8 / len(series)
     for index, name in enumerate(series):
         shown = bars[bars["series"] == name].set_index("cell").reindex(cells)
@@ -66,7 +67,8 @@ def noise_figure(board: Board, curves: pd.DataFrame) -> Figure:
     lines = style.settings(curves)
     streams = sorted(curves["series"].unique())
     for axes, modality in zip(panels, noisy):
-        for (cell, options, series), curve in curves[curves["modality"] == modality].groupby(["cell", "options", "series"]):
+        shown = curves[curves["modality"] == modality]
+        for (cell, options, series), curve in shown.groupby(["cell", "options", "series"]):
             label, dashes = lines[(cell, options)]
             style.mean_line(axes, curve, "level", color=style.colour(board, cell), linestyle=dashes,
                             marker=MARKERS[streams.index(series) % len(MARKERS)], label=f"{label}: {series}")

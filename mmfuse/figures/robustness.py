@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mmfuse.figures import style
-from mmfuse.figures.board import Board, Record, corruption, level_rows, spread
+from mmfuse.figures.board import LINE, Board, Record, corruption, level_rows, spread
 
 LEVELS = {  # what a corruption's level is
     "noise": "noise σ (× the modality's feature spread)",
@@ -17,7 +17,6 @@ LEVELS = {  # what a corruption's level is
     "feature_dropout": "features dropped (probability)",
     "cutout": "each video's length cut out (fraction)",
 }
-LINE = ["cell", "options", "modality", "series"]
 
 
 def level_label(name: str) -> str:
@@ -44,7 +43,8 @@ def robustness_figure(board: Board, name: str, curves: pd.DataFrame) -> Figure:
     for axes, modality in zip(panels, modalities):
         for (cell, options), curve in curves[curves["modality"] == modality].groupby(["cell", "options"]):
             label, dashes = lines[(cell, options)]
-            style.mean_line(axes, curve, "level", color=style.colour(board, cell), linestyle=dashes, marker="o", label=label)
+            style.mean_line(axes, curve, "level", color=style.colour(board, cell), linestyle=dashes, marker="o",
+                            label=label)
         axes.set(title=f"{modality} corrupted", xlabel=level_label(name), ylabel=style.metric_label(board.column))
     style.legend(figure)
     return figure

@@ -40,6 +40,7 @@ def spectra_figure(board: Board, curves: pd.DataFrame) -> Figure:
         for (cell, stage), curve in curves[curves["modality"] == modality].groupby(["cell", "stage"]):
             style.mean_line(axes, curve, "j", color=style.colour(board, cell), linestyle=STAGES[stage])
         axes.set_yscale("log")
+        axes.locator_params(axis="x", integer=True)
         axes.set(title=modality, xlabel="singular value index j", ylabel=r"$\sigma_j \,/\, \sum_k \sigma_k$")
     cells = sorted(curves["cell"].unique())
     style.legend(figure, [

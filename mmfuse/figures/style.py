@@ -1,5 +1,5 @@
 """The figures' shared look and their saving: matplotlib's defaults (whatever the user's matplotlibrc
-says) with larger fonts, a colour per trained cell, panels in rows of three, one legend beside them,
+says) with larger fonts, a colour per trained cell, panels in rows of three, one legend below them,
 and files that are byte-identical for the same records (fixed DPI, no dates in their metadata)."""
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 import matplotlib
+import matplotlib.style
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -43,7 +44,7 @@ def new_figure(panels: int, what: str, board: Board, width: float = 0.0) -> tupl
     rows = math.ceil(panels / PER_ROW)
     figure = Figure(figsize=(max(PANEL_SIZE[0] * columns, width), PANEL_SIZE[1] * rows + 0.8), layout="constrained")
     FigureCanvasAgg(figure)
-    figure.suptitle(f"{what}\n{board.title}")
+    figure.suptitle(f"{what}\n{board.task} on {board.dataset}")
     return figure, [figure.add_subplot(rows, columns, i + 1) for i in range(panels)]
 
 
