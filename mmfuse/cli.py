@@ -10,7 +10,7 @@ from rich.markup import escape
 
 from mmfuse.errors import MmfuseError
 
-COMMANDS = ("bench", "run", "list", "leaderboard", "evaluate", "validate", "extract")
+COMMANDS = ("bench", "run", "list", "leaderboard", "plot", "evaluate", "validate", "extract")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,15 +9,21 @@ from mmfuse.errors import MmfuseError
 from mmfuse.results.leaderboard import make_leaderboards, publish
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, written: str = "the tables") -> None:
     parser.add_argument("runs_dir", nargs="?", default="runs", help="directory of run records (default: runs)")
-    parser.add_argument("--out", default="leaderboards", help="where to write the tables (default: leaderboards)")
+    parser.add_argument("--out", default="leaderboards", help=f"where to write {written} (default: leaderboards)")
+
+
+def runs_directory(runs_dir: str) -> Path:
+    """The directory of run records named on the command line; it must exist."""
+    runs = Path(runs_dir)
+    if not runs.is_dir():
+        raise MmfuseError(f"{runs}: no such directory of run records; run `mmfuse bench` first or give RUNS_DIR")
+    return runs
 
 
 def run(args: argparse.Namespace) -> int:
-    runs = Path(args.runs_dir)
-    if not runs.is_dir():
-        raise MmfuseError(f"{runs}: no such directory of run records; run `mmfuse bench` first or give RUNS_DIR")
+    runs = runs_directory(args.runs_dir)
     boards = make_leaderboards(runs)
     if not boards:
         raise MmfuseError(f"{runs}: no finished run records (result.json) found")
