@@ -20,7 +20,8 @@ from rich.markup import escape
 from mmfuse.commands.hydra_app import compose_config, launch, parse_overrides
 from mmfuse.commands.validate import report_dataset
 from mmfuse.engine.job import OUTCOME_FILE
-from mmfuse.results.leaderboard import make_leaderboards, publish
+from mmfuse.figures import draw_figures
+from mmfuse.results.leaderboard import board_records, leaderboards_of, publish
 
 EXAMPLES = """examples:
   mmfuse bench
@@ -110,8 +111,11 @@ def run(args: argparse.Namespace) -> int:
     outcomes = once_per_run(outcomes)
     counts = {status: sum(o["status"] == status for o in outcomes) for status in ("finished", "skipped", "failed")}
     touched = {(o["task"], o["dataset"]) for o in outcomes if o["status"] != "failed"}
-    boards = make_leaderboards(runs_root, only=touched)
-    publish(boards, Path(cfg.paths.leaderboards))
+    records = board_records(runs_root, only=touched)
+    publish(leaderboards_of(records), Path(cfg.paths.leaderboards))
+    figures = draw_figures(records, Path(cfg.paths.leaderboards))
+    if figures:
+        console.print(escape(f"Figures written to {cfg.paths.leaderboards}/ ({', '.join(sorted({p.stem for p in figures}))})"))
     console.print(
         f"{counts['finished']} run(s) finished, {counts['skipped']} skipped (finished before), {counts['failed']} failed."
     )

@@ -10,8 +10,7 @@ from rich.markup import escape
 from mmfuse.commands import leaderboard
 from mmfuse.errors import MmfuseError
 from mmfuse.figures import draw_figures
-from mmfuse.results.leaderboard import STDERR, separate_datasets
-from mmfuse.results.records import load_records
+from mmfuse.results.leaderboard import board_records
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,11 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     runs = leaderboard.runs_directory(args.runs_dir)
-    records = load_records(runs)
+    records = board_records(runs)  # one figure per data, as one board
     if not records:
         raise MmfuseError(f"{runs}: no finished run records (result.json) found")
-    for warning in separate_datasets(records):  # one figure per data, as one board
-        STDERR.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     console = Console(highlight=False, soft_wrap=True)
     written = draw_figures(records, Path(args.out))
     if not written:

@@ -23,16 +23,28 @@ def make_leaderboards(
 ) -> list[Leaderboard]:
     """Leaderboards of every (task, dataset) with finished runs, or only of those in ``only``,
     with the matching reported rows of ``baselines`` (default: the shipped ``baselines/``), all
-    rendered from one long table of both."""
+    rendered from one long table of both; a board per test-time corruption."""
+    return leaderboards_of(board_records(runs_root, only), baselines)
+
+
+def board_records(runs_root: Path, only: Collection[tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+    """The finished records under ``runs_root`` (of the (task, dataset) pairs in ``only``), each
+    dataset's runs under a label of their own (:func:`separate_datasets`, warnings printed)."""
     records = load_records(runs_root)
     if only is not None:
         records = [r for r in records if (r["task"], r["dataset"]) in only]
-    if not records:
-        return []
     for warning in separate_datasets(records):
         STDERR.print(f"[yellow]warning:[/yellow] {escape(warning)}")
-    separate_conditions(records)
-    return build_leaderboards(summary(long_table(records, reported_rows(records, baselines))))
+    return records
+
+
+def leaderboards_of(records: Sequence[dict[str, Any]], baselines: Sequence[ReportedTable] | None = None) -> list[Leaderboard]:
+    """The boards of ``records`` (:func:`board_records`; left unchanged) and their reported rows."""
+    if not records:
+        return []
+    shown = [dict(record) for record in records]
+    separate_conditions(shown)
+    return build_leaderboards(summary(long_table(shown, reported_rows(shown, baselines))))
 
 
 def data_key(record: dict[str, Any]) -> str:
