@@ -110,3 +110,23 @@ def test_plot_command_writes_the_figures_and_names_a_missing_folder(tmp_path, ca
 def test_importing_mmfuse_and_its_figures_loads_no_matplotlib():
     code = "import sys, mmfuse, mmfuse.figures; print('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_cells_are_named_by_what_sets_them_apart():
+    from mmfuse.figures.board import short_names
+
+    setup = "model.dim=128,train_observe=[0.2,0.3]"
+    cells = [f"concat[{setup}]", f"rtf[{setup}]", f"rtf[{setup},preset=official]"]
+    assert short_names(cells) == dict(zip(cells, ["concat", "rtf", "rtf[preset=official]"]))
+    assert short_names([f"rtf[{setup}]"]) == {f"rtf[{setup}]": f"rtf[{setup}]"}
+
+
+def test_anticipation_boards_plot_moc_averaged_over_their_columns():
+    from mmfuse.figures.board import Board
+    from mmfuse.metrics.columns import Column
+
+    columns = [Column("moc_a", "α=0.2 β=0.1"), Column("moc_b", "α=0.2 β=0.5")]
+    run = {"metrics": {"moc_a": 10.0, "moc_b": 30.0}}
+    assert Board("anticipation", "d", [], columns).value(run) == 20.0
+    assert Board("segmentation", "d", [], columns).value(run) == 10.0
+    assert Board("anticipation", "d", [], columns).value({"metrics": {"moc_a": 1.0}}) is None

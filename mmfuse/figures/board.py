@@ -41,7 +41,28 @@ class Board:
     task: str
     dataset: str
     records: list[Record]
-    column: Column
+    columns: list[Column]
+
+    @property
+    def column(self) -> Column:
+        return self.columns[0]
+
+    @property
+    def averaged(self) -> bool:
+        """Anticipation boards plot MoC averaged over every (α, β) column: one column is a few
+        windows' worth of noise, the mean is what a reader compares."""
+        return self.task == "anticipation" and len(self.columns) > 1
+
+    def value(self, run: Record) -> float | None:
+        """The run's plotted metric: the primary column's, or on an averaged board the mean of its columns."""
+        keys = [c.key for c in self.columns] if self.averaged else [self.column.key]
+        values = [run["metrics"][k] for k in keys if k in run["metrics"]]
+        return float(sum(values) / len(values)) if len(values) == len(keys) else None
+
+    def label(self, cell: str) -> str:
+        """``cell`` without the options every cell of the board shares (e.g. the R3D setup's
+        ``model.dim=128,…`` on each): what tells the board's cells apart."""
+        return short_names(self.cells)[cell]
 
     @property
     def cells(self) -> list[str]:
@@ -61,7 +82,31 @@ def boards(records: Iterable[Record]) -> list[Board]:
     for key in sorted(newest):
         grouped.setdefault(key[:2], []).append(newest[key])
     columns = columns_of(newest.values())
-    return [Board(task, dataset, runs, columns[(task, dataset)][0]) for (task, dataset), runs in grouped.items()]
+    return [Board(task, dataset, runs, columns[(task, dataset)]) for (task, dataset), runs in grouped.items()]
+
+
+def cell_options(cell: str) -> tuple[str, list[str]]:
+    """``rtf[a=1,b=[2,3]]`` -> ``("rtf", ["a=1", "b=[2,3]"])``: options split at top-level commas only."""
+    name, _, rest = cell.partition("[")
+    options, depth, current = [], 0, ""
+    for char in rest[:-1] if rest.endswith("]") else rest:
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            options.append(current)
+            current = ""
+        else:
+            current += char
+    return name, [*options, current] if current else options
+
+
+def short_names(cells: list[str]) -> dict[str, str]:
+    """Each cell named by its method and the options not every cell has (all of them for one cell)."""
+    parsed = {cell: cell_options(cell) for cell in cells}
+    shared = set.intersection(*(set(options) for _, options in parsed.values())) if len(cells) > 1 else set()
+    return {
+        cell: name + (f"[{','.join(kept)}]" if (kept := [o for o in options if o not in shared]) else "")
+        for cell, (name, options) in parsed.items()
+    }
 
 
 def spread(rows: list[dict[str, Any]], by: list[str]) -> pd.DataFrame:

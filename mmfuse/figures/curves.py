@@ -29,7 +29,7 @@ def curves_figure(board: Board, curves: pd.DataFrame) -> Figure:
     figure, panels = style.new_figure(len(terms), "Training curves", board)
     for axes, term in zip(panels, terms):
         for cell, curve in curves[curves["term"] == term].groupby("cell"):
-            style.mean_line(axes, curve, "epoch", color=style.colour(board, cell), label=cell)
+            style.mean_line(axes, curve, "epoch", band=True, color=style.colour(board, cell), label=board.label(cell))
         axes.locator_params(axis="x", integer=True)
         axes.set(title="training loss" if term == TOTAL else term, xlabel="epoch", ylabel="loss (mean over the epoch)")
     style.legend(figure)

@@ -54,7 +54,7 @@ def gains_figure(board: Board, bars: pd.DataFrame) -> Figure:
         axes.bar(x, shown["mean"], width, yerr=error, capsize=3, label=name, color=f"C{index}",
                  hatch="//" if name == HARMONIC_MEAN else None, edgecolor="white")
     style.no_gain(axes)
-    axes.set_xticks(np.arange(len(cells)), cells, rotation=20, ha="right")
+    axes.set_xticks(np.arange(len(cells)), [board.label(cell) for cell in cells], rotation=20, ha="right")
     axes.set(xlabel="trained cell", ylabel=GAIN_LABEL)
     style.legend(figure)
     return figure
@@ -64,7 +64,7 @@ def noise_figure(board: Board, curves: pd.DataFrame) -> Figure:
     """A panel per noisy modality; a line per (trained cell, modality whose gain it is)."""
     noisy = sorted(curves["modality"].unique())
     figure, panels = style.new_figure(len(noisy), "Rank gain under noise", board)
-    lines = style.settings(curves)
+    lines = style.settings(curves, board)
     streams = sorted(curves["series"].unique())
     for axes, modality in zip(panels, noisy):
         shown = curves[curves["modality"] == modality]

@@ -32,19 +32,20 @@ def figures(board: Board) -> Iterator[tuple[str, Figure]]:
 
 
 def primary(board: Board, run: Record) -> dict[str, float]:
-    value = run["metrics"].get(board.column.key)
-    return {} if value is None else {board.column.header: float(value)}
+    value = board.value(run)
+    return {} if value is None else {board.column.header: value}
 
 
 def robustness_figure(board: Board, name: str, curves: pd.DataFrame) -> Figure:
     modalities = sorted(curves["modality"].unique())
     figure, panels = style.new_figure(len(modalities), f"Robustness to {name}", board)
-    lines = style.settings(curves)
+    lines = style.settings(curves, board)
     for axes, modality in zip(panels, modalities):
-        for (cell, options), curve in curves[curves["modality"] == modality].groupby(["cell", "options"]):
+        shown = curves[curves["modality"] == modality].groupby(["cell", "options"])
+        for order, ((cell, options), curve) in enumerate(shown):
             label, dashes = lines[(cell, options)]
             style.mean_line(axes, curve, "level", color=style.colour(board, cell), linestyle=dashes, marker="o",
-                            label=label)
-        axes.set(title=f"{modality} corrupted", xlabel=level_label(name), ylabel=style.metric_label(board.column))
+                            label=label, dodge=style.dodge(order, len(shown), curves["level"]))
+        axes.set(title=f"{modality} corrupted", xlabel=level_label(name), ylabel=style.metric_label(board))
     style.legend(figure)
     return figure

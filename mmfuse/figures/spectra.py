@@ -38,13 +38,13 @@ def spectra_figure(board: Board, curves: pd.DataFrame) -> Figure:
     figure, panels = style.new_figure(len(modalities), "Singular-value spectra before and after fusion", board)
     for axes, modality in zip(panels, modalities):
         for (cell, stage), curve in curves[curves["modality"] == modality].groupby(["cell", "stage"]):
-            style.mean_line(axes, curve, "j", color=style.colour(board, cell), linestyle=STAGES[stage])
+            style.mean_line(axes, curve, "j", band=True, color=style.colour(board, cell), linestyle=STAGES[stage])
         axes.set_yscale("log")
         axes.locator_params(axis="x", integer=True)
         axes.set(title=modality, xlabel="singular value index j", ylabel=r"$\sigma_j \,/\, \sum_k \sigma_k$")
     cells = sorted(curves["cell"].unique())
     style.legend(figure, [
-        *(Line2D([], [], color=style.colour(board, cell), label=cell) for cell in cells),
+        *(Line2D([], [], color=style.colour(board, cell), label=board.label(cell)) for cell in cells),
         *(Line2D([], [], color="grey", linestyle=dashes, label=stage) for stage, dashes in STAGES.items()),
     ])
     return figure

@@ -54,31 +54,49 @@ def colour(board: Board, cell: str) -> tuple[float, ...]:
     return matplotlib.colormaps["tab10" if len(cells) <= 10 else "tab20"](cells.index(cell) % 20)
 
 
-def metric_label(column: Column) -> str:
+def metric_label(board: Board) -> str:
+    """The axis label of a board's plotted metric: ``MoC (%), mean over 8 (α, β)`` on an averaged
+    board, else its primary column's (:func:`column_label`)."""
+    if board.averaged:
+        return f"MoC (%), mean over {len(board.columns)} (α, β)"
+    return column_label(board.column)
+
+
+def column_label(column: Column) -> str:
     """An axis label for a metric column, e.g. ``MoC α=0.2 β=0.5 (%)``, ``F1@10 (%)``, ``Acc (%)``."""
     label = next((label for pattern, label, _ in METRICS if fnmatchcase(column.key, pattern)), None)
     named = label is None or column.header.startswith(label.split("@")[0])
     return f"{column.header if named else f'{label} {column.header}'} (%)"
 
 
-def mean_line(axes: Axes, curve: pd.DataFrame, x: str, **style) -> None:
-    """``curve``'s mean against ``x``, with a ± std band where a point has more than one seed."""
-    line, = axes.plot(curve[x], curve["mean"], **style)
-    if (curve["n"] > 1).any():
-        axes.fill_between(
-            curve[x], curve["mean"] - curve["std"].fillna(0), curve["mean"] + curve["std"].fillna(0),
-            color=line.get_color(), alpha=0.2, linewidth=0,
-        )
+def mean_line(axes: Axes, curve: pd.DataFrame, x: str, band: bool = False, dodge: float = 0.0, **style) -> None:
+    """``curve``'s mean against ``x`` with its ± std over seeds where a point has more than one: error
+    bars (shifted by ``dodge`` along x, so the bars of several lines stay apart), or a band for dense x."""
+    spread = curve["std"].fillna(0) if (curve["n"] > 1).any() else None
+    if band or spread is None:
+        line, = axes.plot(curve[x], curve["mean"], **style)
+        if spread is not None:
+            axes.fill_between(curve[x], curve["mean"] - spread, curve["mean"] + spread,
+                              color=line.get_color(), alpha=0.2, linewidth=0)
+        return
+    axes.errorbar(curve[x] + dodge, curve["mean"], yerr=spread, capsize=3, elinewidth=1, **style)
 
 
-def settings(curves: pd.DataFrame) -> dict[tuple[str, str], tuple[str, str]]:
+def dodge(order: int, lines: int, xs: pd.Series) -> float:
+    """How far line ``order`` of ``lines`` is shifted along x: spread over 4 % of the x range."""
+    width = 0.04 * (float(xs.max() - xs.min()) or 1.0)
+    return 0.0 if lines < 2 else width * (order / (lines - 1) - 0.5)
+
+
+def settings(curves: pd.DataFrame, board: Board) -> dict[tuple[str, str], tuple[str, str]]:
     """A label and line style per (trained cell, corruption options) of ``curves``: a cell evaluated
     under several settings of one corruption (e.g. two fills) names each, one dash pattern apiece."""
     found = {}
     for cell, options in curves.groupby("cell")["options"]:
         names = sorted(options.unique())
         for order, name in enumerate(names):
-            found[(cell, name)] = (cell if len(names) == 1 else f"{cell} ({name})", DASHES[order % len(DASHES)])
+            label = board.label(cell)
+            found[(cell, name)] = (label if len(names) == 1 else f"{label} ({name})", DASHES[order % len(DASHES)])
     return found
 
 
