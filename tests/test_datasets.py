@@ -157,10 +157,24 @@ def test_synthetic_background_and_options() -> None:
     assert set(np.unique(labels)) == set(range(6))
 
 
+def test_synthetic_can_make_one_modality_noisier_or_rarer() -> None:
+    small = {"num_train": 4, "num_test": 1}
+    base = create_dataset("synthetic", **small).videos("train")
+    noisy = create_dataset("synthetic", noise=[0.5, 2.0], **small).videos("train")
+    rare = create_dataset("synthetic", sensor_dropout=[0.0, 0.4], **small).videos("train")
+    assert all(np.array_equal(a.features["m0"], b.features["m0"]) for a, b in zip(base, noisy))
+    assert all(np.array_equal(a.labels, b.labels) for a, b in zip(base, noisy))
+    spread = [np.concatenate([v.features["m1"] for v in videos]).std() for videos in (base, noisy)]
+    assert spread[1] > 1.5 * spread[0]
+    zeros = np.concatenate([np.all(v.features["m1"] == 0, axis=1) for v in rare])
+    assert abs(zeros.mean() - 0.4) < 0.06 and not any(np.all(v.features["m0"] == 0, axis=1).any() for v in rare)
+
+
 @pytest.mark.parametrize(
     "options",
     [{"num_classes": 2}, {"min_frames": 50, "max_frames": 10}, {"complementarity": 1.5},
-     {"feature_dim": [8]}, {"sample_rate": 0}, {"background": ["a1"]}],
+     {"feature_dim": [8]}, {"sample_rate": 0}, {"background": ["a1"]}, {"noise": [0.5]}, {"noise": -1.0},
+     {"sensor_dropout": 1.0}, {"sensor_dropout": [0.1, 0.2, 0.3]}],
 )
 def test_synthetic_rejects_impossible_options(options: dict[str, Any]) -> None:
     with pytest.raises(ConfigError, match=next(iter(options))):
