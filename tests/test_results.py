@@ -16,7 +16,7 @@ from mmfuse.results.baselines import ReportedRow
 from mmfuse.results.cells import cell_name, cell_params, config_hash, dataset_label
 from mmfuse.results.records import is_finished, load_records, write_json_atomic
 from mmfuse.results.render import (
-    Leaderboard, build_leaderboards, to_csv, to_html, to_latex, to_markdown, to_rich, to_seeds_csv,
+    Leaderboard, build_leaderboards, latex_escaped, to_csv, to_html, to_latex, to_markdown, to_rich, to_seeds_csv,
 )
 
 REFERENCE = {
@@ -168,6 +168,7 @@ def test_every_format_marks_the_best_and_the_tied_and_says_by_which_test(fmt: st
     shown = {method: [board.cell_text(i, key) for key in ("accuracy", "edit")] for i, method in board.table.method.items()}
     assert re.findall(bold, text) == shown["a"] and re.findall(underlined, text) == shown["b"]
     text = terminal(board) if fmt == "terminal" else text  # with its caption
+    text = re.sub(r"\} \\\\\s*\\multicolumn\{\d+\}\{l\}\{\\footnotesize ", " ", text)  # LaTeX: note rows joined
     line = " ".join(text.replace("$\\alpha$", "α").replace("$\\times$", "×").split())
     assert "paired sign-flip permutation test over seeds × test videos, two-sided, α = 0.05" in line and "40 pairs" in line
 
@@ -201,6 +202,7 @@ def test_latex_escapes_every_special_character_of_names_and_headers():
     assert lines[4].startswith(escaped + " & measured & ")
     assert lines[6].startswith(escaped + "! & reported (Paper, Table 1) & 60 & ")
     assert lines[6].endswith(r"& -- \\")  # a reported row has no seeds: an en dash, as LaTeX writes it
+    assert latex_escaped(f"segmentation on synthetic[label={name}]") == rf"segmentation on synthetic[label={escaped}]"
 
 
 def test_reported_rows_are_rows_of_the_long_table_never_mixed_with_measured_ones():

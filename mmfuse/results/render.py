@@ -1,6 +1,7 @@
 """Every leaderboard rendering (terminal, Markdown, CSV, LaTeX, HTML) from the summary of the long table alone."""
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -238,6 +239,12 @@ def _latex(frame: pd.DataFrame) -> Styler:
     return styler.format_index(_latex_symbols, escape="latex", axis=1)
 
 
+def latex_escaped(text: str) -> str:
+    """``text`` escaped as every table cell is (e.g. a board's title for the caption of its float)."""
+    tabular = _latex(pd.DataFrame([[text]])).hide(axis="columns").to_latex()
+    return tabular.splitlines()[1].removesuffix(r" \\")
+
+
 def to_latex(board: Leaderboard) -> str:
     """A booktabs ``tabular`` to ``\\input`` in a float; the best measured mean of each column in bold,
     those not significantly different from it underlined, reported rows below a rule, and what each
@@ -261,14 +268,12 @@ def to_latex(board: Leaderboard) -> str:
     return "\n".join([*lines[:-1], *note_lines, lines[-1]]) + "\n"
 
 
-def _latex_lines(line: str) -> list[str]:
-    """A long note as note rows of a tabular (``l`` columns never wrap): split before its parenthesis
-    and after each semicolon that follows it."""
+def _latex_lines(line: str, width: int = 72) -> list[str]:
+    """A long note as note rows of a tabular (an ``l`` column never wraps, it widens the table): its
+    words before the parenthesis, then the parenthesis, each wrapped at ``width`` characters."""
     head, _, tail = line.partition(" (")
-    if not tail:
-        return [line]
-    parts = f"({tail}".split("; ")
-    return [head, *(part + ";" for part in parts[:-1]), parts[-1]]
+    parts = [head, f"({tail}"] if tail else [line]
+    return [row for part in parts for row in textwrap.wrap(part, width, break_on_hyphens=False)]
 
 
 _HTML = Environment(autoescape=True).from_string(
