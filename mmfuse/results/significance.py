@@ -16,6 +16,13 @@ with ``SEED``, make the p-value ``(1 + #{|flipped mean| >= |observed mean|}) / (
 tested at ``ALPHA`` on its own (no correction for the several rows of a column: a correction would
 only widen the tied set).
 
+What the test treats as exchangeable is each (seed, video) pair, so it measures how reliably one
+method beats the other over the test videos of the runs at hand; a seed whose run fails on every
+video counts as that many losing pairs (2 seeds × 32 videos of ``synthetic``: concat's seed 10,
+4 points below its seed 1, makes rtf's 1.5-point lead significant, p = 0.006, where seed 1 alone
+gives p = 0.06). Flipping whole runs instead would respect seed-to-seed variation but, with 3
+seeds, has 8 sign patterns and can never reach p < 0.25.
+
 The pairs are per-video scores (``tasks.base.Evaluation``): where the board's value pools counts
 over videos (frame accuracy, F1@k, MoC), the test compares the methods' per-video scores while the
 board keeps the pooled value.
