@@ -8,7 +8,7 @@ evaluations re-used them (a corrupted record names the run whose model.pt it eva
 train_seconds 0), the wall time, and per trained cell the primary metric under every condition.
 The figures `mmfuse bench` drew for the synthetic runs are copied to docs/figures/ for the README.
 
-    python bench/robustness_bench.py [--root ../shared/data/utkinect] [--keep DIR [--resume]]
+    python bench/robustness_bench.py [--root ../shared/data/utkinect] [--keep DIR [--resume | --summarise]] [--note TEXT]
 
 With `--resume` a kept folder's finished runs are skipped (mmfuse never reruns a finished run) and
 the wall time is the sum over the invocations that ran it, kept in the folder's `wall_seconds`.
@@ -105,6 +105,8 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="UTKinect folder holding joints/")
     parser.add_argument("--keep", type=Path, help="keep the runs here (default: a temporary folder)")
     parser.add_argument("--resume", action="store_true", help="with --keep: go on with the kept runs")
+    parser.add_argument("--summarise", action="store_true", help="with --keep: only summarise the kept runs again")
+    parser.add_argument("--note", default="", help="a line on how the machine was used, kept in the report")
     args = parser.parse_args()
     root = args.root.resolve()
     datasets = [("synthetic_noisy (the experiments' default)", "synthetic", [])]
@@ -118,15 +120,19 @@ def main() -> None:
         f"Produced by `python bench/robustness_bench.py` on {dt.date.today()} ({os.cpu_count()} CPUs, "
         f"{platform.machine()}, python {platform.python_version()}).",
         "",
+        *([args.note, ""] if args.note else []),
     ]
     with tempfile.TemporaryDirectory() as temporary:
         base = args.keep or Path(temporary)
         for label, name, overrides in datasets:
             for experiment in EXPERIMENTS:
                 folder = base / f"{experiment}-{name}"
-                if not (args.keep and args.resume):
-                    shutil.rmtree(folder, ignore_errors=True)
-                seconds = run_experiment(experiment, overrides, folder)
+                if args.keep and args.summarise:
+                    seconds = float((folder / "wall_seconds").read_text())
+                else:
+                    if not (args.keep and args.resume):
+                        shutil.rmtree(folder, ignore_errors=True)
+                    seconds = run_experiment(experiment, overrides, folder)
                 report += summarise(folder, experiment, label, seconds)
                 print("\n".join(report[-12:]), flush=True)
                 if name == "synthetic":
