@@ -17,8 +17,8 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.markup import escape
 
-from mmfuse.commands.hydra_app import compose_config, launch, parse_overrides
-from mmfuse.commands.validate import report_dataset
+from mmfuse.commands.hydra_app import check_sweeps, compose_config, launch, parse_overrides
+from mmfuse.commands.validate import check_launch_datasets
 from mmfuse.engine.job import OUTCOME_FILE
 from mmfuse.figures import draw_figures
 from mmfuse.results.leaderboard import board_records, leaderboards_of, publish
@@ -59,6 +59,7 @@ def plan_sweeps(overrides: list[str]) -> tuple[list[list[str]], list[str], DictC
         keys = {part.split("=", 1)[0] for part in settings}
         if not keys & given:
             sweeps.append([*(f"{k}={v}" for k, v in axes.items() if k not in keys), *overrides, *settings])
+    check_sweeps(sweeps)
     return sweeps, plain, cfg
 
 
@@ -96,10 +97,7 @@ def once_per_run(outcomes: list[dict]) -> list[dict]:
 def run(args: argparse.Namespace) -> int:
     console = Console()
     sweeps, plain, cfg = plan_sweeps(list(args.overrides))
-    for dataset_cfg in datasets_to_check(sweeps, plain, cfg):
-        if report_dataset(dataset_cfg, console, bench=True) > 0:
-            console.print("[red]The dataset has errors (above); nothing was run.[/red] Fix them, or check with `mmfuse validate`.")
-            return 2
+    check_launch_datasets(datasets_to_check(sweeps, plain, cfg), console)
     runs_root = Path(cfg.paths.runs)
     started = f"{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
     outcomes = []

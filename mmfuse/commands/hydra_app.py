@@ -18,6 +18,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from mmfuse.commands.config_checks import check_key, check_value, check_values
 from mmfuse.config import task_options
 from mmfuse.errors import ConfigError
 from mmfuse.registry import create_task
@@ -74,12 +75,40 @@ def hydra_context() -> Iterator[None]:
 
 
 def compose_config(overrides: list[str]) -> DictConfig:
-    """The root config with ``overrides`` (none of them a sweep); config errors become ``ConfigError``."""
-    check_group_choices(overrides)
+    """The root config with ``overrides`` (none of them a sweep), every key and value checked;
+    config errors become ``ConfigError``."""
+    check_sweeps([overrides])
     with hydra_context():
         cfg = _compose(overrides)
+    check_values(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
     check_task(cfg)
     return cfg
+
+
+def check_sweeps(sweeps: list[list[str]]) -> None:
+    """Refuse an unknown group choice, key or value in any of ``sweeps`` (each value of a sweep axis),
+    checked against the config each choice of config groups composes (``config_checks``)."""
+    references: dict[tuple[str, ...], dict] = {}
+    for overrides in sweeps:
+        check_group_choices(overrides)
+        parsed = parse_overrides(overrides)
+        settings = [(text, o) for text, o in zip(overrides, parsed) if not chooses(o) and not o.is_delete()]
+        for job in choosing_overrides(overrides):
+            chosen = tuple(text for text, o in zip(job, parse_overrides(job)) if chooses(o))
+            if chosen not in references:
+                with hydra_context():
+                    references[chosen] = OmegaConf.to_container(_compose(list(chosen)), resolve=True)  # type: ignore[assignment]
+            for text, override in settings:
+                check_key(override.key_or_group, text, references[chosen])
+                values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
+                for value in values:
+                    check_value(override.key_or_group, value, references[chosen], text)
+
+
+def chooses(override) -> bool:
+    """Whether ``override`` chooses a config (a group, an experiment) or sets Hydra, not a value."""
+    key = override.key_or_group
+    return key in GROUPS or "/" in key or key == "hydra" or key.startswith("hydra.")
 
 
 def _compose(overrides: list[str], return_hydra_config: bool = False) -> DictConfig:
@@ -92,7 +121,10 @@ def _compose(overrides: list[str], return_hydra_config: bool = False) -> DictCon
 def check_task(cfg: DictConfig) -> None:
     """Build the task once so impossible options (e.g. α + β > 1) fail before any training."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    create_task(cfg.task.name, **task_options(resolved))
+    try:
+        create_task(cfg.task.name, **task_options(resolved))
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"task {cfg.task.name!r} cannot take the options {task_options(resolved)}: {error}") from None
 
 
 def launch(overrides: list[str], multirun: bool, directory: Path) -> list:

@@ -9,7 +9,7 @@ from rich.markup import escape
 
 from mmfuse.commands.hydra_app import compose_config
 from mmfuse.engine.datasets import build_adapter, check_dataset
-from mmfuse.errors import MmfuseError
+from mmfuse.errors import DataError, MmfuseError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,13 +20,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def report_dataset(cfg: DictConfig, console: Console, bench: bool = False) -> int:
     """Print every problem of the configured dataset; return the number of errors.
 
-    For a bench, warnings are only counted, and the videos the check read stay in this process
-    for the bench's jobs (``engine.datasets.check_dataset``): validating costs no second read.
+    For a bench, warnings are only counted, a dataset that cannot be read at all raises, and the
+    videos the check read stay in this process for the bench's jobs (``engine.datasets.check_dataset``):
+    validating costs no second read.
     """
     dataset_cfg = OmegaConf.to_container(cfg.dataset, resolve=True)
     try:
         issues = check_dataset(dataset_cfg) if bench else build_adapter(dataset_cfg).validate()
     except MmfuseError as error:
+        if bench:
+            raise
         console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
         return 1
     warnings = [issue for issue in issues if issue.severity == "warning"]
@@ -46,6 +49,14 @@ def report_dataset(cfg: DictConfig, console: Console, bench: bool = False) -> in
             soft_wrap=True,
         )
     return sum(issue.severity == "error" for issue in issues)
+
+
+def check_launch_datasets(cfgs: list[DictConfig], console: Console) -> None:
+    """Validate each dataset a launch (`run` or `bench`) trains on before anything runs; raise
+    ``DataError`` when one cannot be used, so that a mistake is reported the same way by both."""
+    for cfg in cfgs:
+        if report_dataset(cfg, console, bench=True) > 0:
+            raise DataError(f"{cfg.dataset.name}: the dataset has errors (above); nothing was run. Fix them, or check with `mmfuse validate`.")
 
 
 def run(args: argparse.Namespace) -> int:
