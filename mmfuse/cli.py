@@ -8,9 +8,10 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
+from mmfuse import __version__
 from mmfuse.errors import MmfuseError
 
-COMMANDS = ("bench", "run", "list", "leaderboard", "plot", "evaluate", "validate", "extract")
+COMMANDS = ("bench", "run", "config", "list", "leaderboard", "plot", "evaluate", "validate", "extract")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mmfuse",
         description="Benchmark multimodal fusion methods on action anticipation and segmentation.",
     )
+    parser.add_argument("--version", action="version", version=f"mmfuse {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         module = importlib.import_module(f"mmfuse.commands.{name}")

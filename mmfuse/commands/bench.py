@@ -5,6 +5,11 @@ experiment runs. An axis given on the command line replaces the experiment's. Fi
 are skipped; `hydra/launcher=joblib` runs cells in parallel processes. Each dataset is read
 once: with the default launcher the jobs train on the videos its validation read
 (`engine.datasets`); with launchers that start other processes each of them reads it once more.
+
+Run records go to `paths.runs` (default: runs/ in the current folder, one folder per run:
+<runs>/<task>/<dataset>/<cell>/seed<s>-<hash8>/); leaderboards (md, csv, tex, html) and figures
+to `paths.leaderboards` (default: leaderboards/). Set either on the command line, e.g.
+`paths.runs=/data/mmfuse/runs`. `mmfuse config experiment=NAME` prints what a grid composes.
 """
 from __future__ import annotations
 
