@@ -1,5 +1,6 @@
-"""List registered plugins (fusions, regularizers, encoders, temporal models, tasks, datasets, corruptions)
-and the experiments `mmfuse bench experiment=NAME` runs."""
+"""List registered plugins (fusions, regularizers, encoders, temporal models, tasks, datasets, corruptions).
+
+With kind `experiment`: the experiments `mmfuse bench experiment=NAME` runs, each with its first comment line."""
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
         if kind == EXPERIMENT:
             described = experiments(args.filter)
         else:
-            registry = REGISTRIES[kind]
-            described = {name: registry.describe(name) for name in registry.list(args.filter)}
+            described = REGISTRIES[kind].catalogue(args.filter)
         console.print(f"[bold]{kind}[/bold]")
         for name, description in described.items():
             console.print(escape(f"  {name:<24} {description}"))
