@@ -19,14 +19,11 @@ RESULTS = Path(__file__).resolve().parent / "results" / "cli_startup.md"
 REPEATS = 7
 TARGET_S = 1.0
 COMMANDS = (["--help"], ["list"], ["run", "--help"])
-TORCH_CHECK = """import sys
-from mmfuse.cli import main
-try:
-    main({argv!r})
-except SystemExit:
-    pass
-print('torch' in sys.modules, file=sys.stderr)
-"""
+TORCH_CHECK = (
+    "import runpy, sys; sys.argv = ['mmfuse', *{argv!r}]\n"
+    "try: runpy.run_module('mmfuse.cli', run_name='__main__')\n"
+    "except SystemExit: print('torch' in sys.modules, file=sys.stderr)"
+)
 
 
 def median_seconds(argv: list[str]) -> float:

@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 from omegaconf import DictConfig
 from rich.console import Console
 from rich.markup import escape
 
-from mmfuse.commands.hydra_app import check_sweeps, compose_config, launch, parse_overrides
+from mmfuse.commands.hydra_app import check_sweeps, compose_config, count_jobs, launch, parse_overrides
 from mmfuse.commands.validate import check_launch_datasets
 from mmfuse.engine.job import OUTCOME_FILE
 from mmfuse.figures import draw_figures
@@ -100,15 +101,16 @@ def once_per_run(outcomes: list[dict]) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console()
+    console = Console(soft_wrap=True)
     sweeps, plain, cfg = plan_sweeps(list(args.overrides))
     check_launch_datasets(datasets_to_check(sweeps, plain, cfg), console)
     runs_root = Path(cfg.paths.runs)
     started = f"{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
     outcomes = []
+    jobs, grid_started = [count_jobs(sweep) for sweep in sweeps], time.time()
     for number, sweep in enumerate(sweeps):
         sweep_dir = runs_root / ".hydra" / f"sweep-{started}-{number}"
-        launch(sweep, multirun=True, directory=sweep_dir)
+        launch(sweep, multirun=True, directory=sweep_dir, progress=(sum(jobs[:number]), sum(jobs), grid_started))
         outcomes += [o for path in sorted(sweep_dir.glob(f"*/{OUTCOME_FILE}")) for o in json.loads(path.read_text())]
 
     outcomes = once_per_run(outcomes)

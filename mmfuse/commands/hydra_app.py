@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 import sys
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -20,6 +21,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from mmfuse.commands.config_checks import check_key, check_value, check_values
 from mmfuse.config import task_options
+from mmfuse.engine.progress import write_progress
 from mmfuse.errors import ConfigError
 from mmfuse.registry import create_task
 from mmfuse.results.cells import NAMING_GROUPS, REFERENCES_FILE, NamingReferences, choice_key
@@ -127,9 +129,11 @@ def check_task(cfg: DictConfig) -> None:
         raise ConfigError(f"task {cfg.task.name!r} cannot take the options {task_options(resolved)}: {error}") from None
 
 
-def launch(overrides: list[str], multirun: bool, directory: Path) -> list:
+def launch(overrides: list[str], multirun: bool, directory: Path, progress: tuple[int, int, float] | None = None) -> list:
     """Run ``mmfuse.engine.job.run_job`` through Hydra (a sweep when ``multirun``) in ``directory``
-    (Hydra's run or sweep directory), beside the ``NamingReferences`` of its jobs, composed here.
+    (Hydra's run or sweep directory), beside the ``NamingReferences`` of its jobs, composed here,
+    and, for a sweep in a grid, ``progress``: its grid's jobs launched before, their total, and when
+    the grid started (``engine.progress``).
 
     Returns the outcomes of the jobs that ran in this process (all of them with the default
     launcher; none with launchers that start other processes, whose outcomes are on disk).
@@ -138,6 +142,8 @@ def launch(overrides: list[str], multirun: bool, directory: Path) -> list:
 
     Path(directory).mkdir(parents=True, exist_ok=True)
     write_json_atomic(Path(directory) / REFERENCES_FILE, asdict(naming_references(overrides)))
+    if progress is not None:
+        write_progress(Path(directory), *progress)
     outcomes: list = []
 
     @hydra.main(version_base=None, config_path=f"pkg://{CONFIG_MODULE}", config_name="config")
@@ -182,6 +188,15 @@ def _reference(overrides: list[str]) -> tuple[dict, dict]:
     choices = {group: composed.hydra.runtime.choices.get(group) for group in NAMING_GROUPS}
     del composed.hydra
     return OmegaConf.to_container(composed, resolve=True), choices  # type: ignore[return-value]
+
+
+def count_jobs(overrides: list[str]) -> int:
+    """The jobs a sweep over ``overrides`` launches: the product of its axes' lengths (a later
+    override of a key replaces an earlier one, as in Hydra's basic sweeper)."""
+    lengths: dict[str, int] = {}
+    for override in parse_overrides(overrides):
+        lengths[override.get_key_element()] = len(list(override.sweep_string_iterator())) if override.is_sweep_override() else 1
+    return math.prod(lengths.values())
 
 
 def choosing_overrides(overrides: list[str]) -> list[list[str]]:

@@ -115,6 +115,7 @@ class RunRecord:
     trained_in: str = ""  # a corrupted run: the run directory whose model.pt it evaluated (nothing retrained)
     representation: dict[str, Any] = field(default_factory=dict)  # spectra, rank gains, angles, drift
     train_curves: dict[str, list[float]] = field(default_factory=dict)  # loss and each term, mean per epoch
+    threads: int = 0  # torch's intra-op threads of the job (config ``threads``); 0: a record from before it was kept
 
     def write(self, run_dir: Path) -> None:
         """Write ``result.json`` into ``run_dir`` atomically: from then on the run counts as finished."""
