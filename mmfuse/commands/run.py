@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if any(o.is_sweep_override() for o in parse_overrides(overrides)):
         raise ConfigError("`mmfuse run` runs one configuration; use `mmfuse bench` for a grid (a=x,y).")
     cfg = compose_config(overrides)
-    console = Console()
+    console = Console(soft_wrap=True)
     check_launch_datasets([cfg], console)
     directory = Path(cfg.paths.runs) / ".hydra" / f"run-{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
     outcomes = launch(overrides, multirun=False, directory=directory)
