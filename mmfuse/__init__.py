@@ -1,5 +1,6 @@
 """mmfuse: a benchmark suite for multimodal fusion on temporal action understanding."""
-from mmfuse.fusion.base import FusionOutput, Fuser
+from typing import Any
+
 from mmfuse.registry import (
     create_dataset,
     create_encoder,
@@ -22,6 +23,15 @@ from mmfuse.registry import (
 )
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``FusionOutput`` and ``Fuser`` import torch: loaded on first use, so `mmfuse --help` needs none."""
+    if name in ("FusionOutput", "Fuser"):
+        from mmfuse.fusion import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'mmfuse' has no attribute {name!r}")
 
 __all__ = [
     "FusionOutput",

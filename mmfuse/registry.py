@@ -12,12 +12,15 @@ plugin that fails to load is reported as a warning and never breaks the others.
 """
 from __future__ import annotations
 
+import ast
 import difflib
 import fnmatch
 import importlib
+import importlib.util
 import inspect
 import warnings
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
 from mmfuse.errors import ConfigError
@@ -115,6 +118,17 @@ class Registry:
         doc = (self.get(name).__doc__ or "").strip()
         return doc.splitlines()[0] if doc else ""
 
+    def catalogue(self, filter: str = "*") -> dict[str, str]:
+        """Names matching ``filter`` (sorted) and the first line of each one's docstring, without
+        importing the built-in plugins (read from their source: `mmfuse list` needs no torch);
+        entry-point plugins are loaded as on any lookup."""
+        load_plugins()
+        described = declared_plugins(self.builtin_package)
+        for name, obj in self._entries.items():
+            doc = (obj.__doc__ or "").strip()
+            described[name] = doc.splitlines()[0] if doc else ""
+        return {name: described[name] for name in sorted(described) if fnmatch.fnmatchcase(name, filter)}
+
     def unknown_message(self, name: str) -> str:
         available = sorted(self._entries)
         close = difflib.get_close_matches(name, available, n=3, cutoff=0.5)
@@ -123,6 +137,32 @@ class Registry:
             f"Unknown {self.kind} {name!r}.{hint} Available: {', '.join(available) or '(none)'}."
             f" Run `mmfuse list {self.kind}` to see them all."
         )
+
+
+def declared_plugins(package: str) -> dict[str, str]:
+    """Every ``@register_<kind>("name")`` (or ``@REGISTRY.register("name")``) in the modules of
+    ``package``, with the first line of the decorated object's docstring, read without importing them."""
+    spec = importlib.util.find_spec(package)
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    declared = {}
+    for path in sorted(p for folder in folders for p in Path(folder).glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+                continue
+            for decorator in node.decorator_list:
+                if _registered_name(decorator) is not None:
+                    doc = (ast.get_docstring(node) or "").strip()
+                    declared[_registered_name(decorator)] = doc.splitlines()[0] if doc else ""
+    return declared
+
+
+def _registered_name(decorator: ast.expr) -> str | None:
+    if not (isinstance(decorator, ast.Call) and decorator.args and isinstance(decorator.args[0], ast.Constant)):
+        return None
+    func = decorator.func
+    called = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    registers = called == "register" or called.startswith("register_")
+    return decorator.args[0].value if registers and isinstance(decorator.args[0].value, str) else None
 
 
 FUSIONS = Registry("fusion", "mmfuse.fusion")

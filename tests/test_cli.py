@@ -67,7 +67,10 @@ def test_bench_grid_runs_skips_and_writes_leaderboards(tmp_path, tiny_paths, cap
     for suffix in ("md", "csv", "tex", "html"):
         assert (boards / f"segmentation-{label}.{suffix}").is_file()
     assert "\\toprule" in (boards / f"segmentation-{label}.tex").read_text()
-    assert "single[modality=m1]" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "single[modality=m1]" in captured.out and not captured.out.startswith("\n")  # no blank line per training bar
+    assert "[1/8] " in captured.err and "[8/8] " in captured.err and "left: " in captured.err  # 2 fusions x 2 tasks x 2 seeds
+    assert "MoC α=0.2 β=0.1" in captured.err and " s for this run)" in captured.err
 
     capsys.readouterr()
     mtimes = {p: p.stat().st_mtime_ns for p in (tmp_path / "runs").rglob("result.json")}

@@ -109,11 +109,11 @@ def mstcn_eval(gt_dir: Path, pred_dir: Path) -> dict[str, float]:
     return ref.segmentation_scores(recognized, truths, bg_class=["background"])
 
 
-def mapping_flags(tmp_path: Path, with_mapping: bool) -> list[str | Path]:
-    """``--mapping FILE`` over the fixture classes, or nothing."""
+def mapping_flags(tmp_path: Path, with_mapping: bool, classes: list[str] = CLASSES) -> list[str | Path]:
+    """``--mapping FILE`` over ``classes``, or nothing."""
     if not with_mapping:
         return []
-    write_mapping(tmp_path / "mapping.txt", CLASSES)
+    write_mapping(tmp_path / "mapping.txt", classes)
     return ["--mapping", tmp_path / "mapping.txt"]
 
 
@@ -146,26 +146,55 @@ def test_no_background_class_drops_none_by_default(tmp_path: Path, capsys: pytes
     assert_json_matches(out, ref.segmentation_scores(preds, truths, set()))
 
 
-def test_unknown_prediction_labels_are_wrong_and_stay_distinct(
+def test_a_predicted_label_not_in_the_mapping_names_file_and_line(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    """With a mapping, labels outside it never match, and two unknown names are two segments."""
-    gt_dir, pred_dir, truths, preds = make_segmentation(tmp_path, 11, CLASSES)
-    for path, pred in zip(sorted(gt_dir.glob("*.txt")), preds):
-        start = len(pred) // 3
-        count = min(6, len(pred) - start)
-        pred[start : start + count] = (["NONE"] * 3 + ["junk"] * 3)[:count]
-        for old in pred_dir.glob(f"{path.stem}*"):
+    """With a mapping, a label outside it (a typo such as 'stri') is an error at its first line."""
+    gt_dir, pred_dir, _, preds = make_segmentation(tmp_path, 11, CLASSES)
+    videos = sorted(p.stem for p in gt_dir.glob("*.txt"))
+    for video, pred in zip(videos[:2], preds):
+        for old in pred_dir.glob(f"{video}*"):
             old.unlink()
-        write_lines(pred_dir / path.name, pred)
+        pred[3:5] = ["stri", "junk"]
+    write_lines(pred_dir / f"{videos[0]}.txt", preds[0])
+    (pred_dir / videos[1]).write_text(f"{MSTCN_HEADER}\n{' '.join(preds[1])}", encoding="utf-8")
     mapping = tmp_path / "mapping.txt"
     write_mapping(mapping, CLASSES)
-    code, out, err = call(
-        capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir, "--mapping", mapping,
-        "--background", "background", "--json",
-    )
-    assert code == 0, err
-    assert_json_matches(out, ref.segmentation_scores(preds, truths, {"background"}))
+    code, out, err = call(capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir, "--mapping", mapping)
+    lines = assert_fails(code, err)
+    assert out == "" and len(lines) == 4
+    assert lines[0] == f"error: {pred_dir / videos[0]}.txt:4: predicted label 'stri' is not a class of the mapping file; did you mean 'stir'?"
+    assert lines[1] == f"error: {pred_dir / videos[0]}.txt:5: predicted label 'junk' is not a class of the mapping file"
+    assert lines[2].startswith(f"error: {pred_dir / videos[1]}:2: frame 4: predicted label 'stri'")
+
+
+def test_predictions_for_the_test_videos_only_score_the_split_or_the_intersection(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    gt_dir, pred_dir, truths, preds = make_segmentation(tmp_path, 5, CLASSES)
+    videos = sorted(p.stem for p in gt_dir.glob("*.txt"))
+    for video in videos[:2]:  # MS-TCN writes the test videos' predictions only
+        for path in pred_dir.glob(f"{video}*"):
+            path.unlink()
+    expected = ref.segmentation_scores(preds[2:], truths[2:], {"background"})
+    split = tmp_path / "test.split1.bundle"
+    split.write_text("".join(f"{video}.txt\n" for video in videos[2:]))
+    code, out, err = call(capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir, "--split", split, "--json")
+    assert code == 0 and f"scored the {len(videos) - 2} video(s) of {split}" in err
+    assert_json_matches(out, expected)
+    code, out, err = call(capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir, "--json")
+    assert code == 0 and f"scored {len(videos) - 2} video(s)" in err and f"2 ground-truth video(s) without any left out ({videos[0]}, {videos[1]})" in err
+    assert_json_matches(out, expected)
+    split.write_text("".join(f"{video}.txt\n" for video in videos[1:]) + "P99_unknown.txt\n")
+    code, out, err = call(capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir, "--split", split)
+    assert len(assert_fails(code, err, f"video {videos[1]!r}", "P99_unknown")) == 2 and out == ""
+
+
+def test_a_missing_prediction_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    gt_dir, _, _, _ = make_segmentation(tmp_path, 6, CLASSES)
+    for task in ("segmentation", "anticipation"):
+        code, out, err = call(capsys, task, "--gt", gt_dir, "--pred", tmp_path / "nowhere")
+        assert assert_fails(code, err) == [f"error: {tmp_path / 'nowhere'}: prediction folder does not exist"]
 
 
 def make_anticipation(root: Path, seed: int, end_label: str) -> tuple[Path, Path, list, list]:
@@ -196,7 +225,7 @@ def test_anticipation_matches_reference(
     tmp_path: Path, capsys: pytest.CaptureFixture, seed: int, with_mapping: bool
 ) -> None:
     gt_dir, pred_dir, truths, preds = make_anticipation(tmp_path, seed, "END")
-    extra = mapping_flags(tmp_path, with_mapping)
+    extra = mapping_flags(tmp_path, with_mapping, CLASSES + ["END"])  # a label a predictor writes must be a class
     code, out, err = call(capsys, "anticipation", "--gt", gt_dir, "--pred", pred_dir, *extra, "--json")
     assert code == 0, err
     assert_json_matches(out, ref.moc_scores(preds, truths, OBSERVE, PREDICT))
@@ -239,7 +268,9 @@ def test_missing_and_mismatched_predictions_are_each_reported(
     write_lines(pred_dir / f"{videos[1]}.txt", ["stir"] * 400)
     for path in pred_dir.glob(f"{videos[1]}"):
         path.unlink()
-    code, out, err = call(capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir, "--json")
+    split = tmp_path / "all.bundle"
+    split.write_text("".join(f"{video}.txt\n" for video in videos))
+    code, out, err = call(capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir, "--split", split, "--json")
     lines = assert_fails(code, err, videos[0], f"{videos[1]}.txt")
     assert len(lines) == 2 and out == ""
     assert "missing" in lines[0] and "400 predicted frames" in lines[1]
@@ -278,8 +309,8 @@ def test_unknown_ground_truth_label_with_mapping(tmp_path: Path, capsys: pytest.
     code, _, err = call(capsys, "segmentation", "--gt", gt_dir, "--pred", pred_dir, "--mapping", mapping)
     bad = [p.name for p in gt_dir.glob("*.txt") if "add_sugar" in p.read_text()]
     assert bad
-    lines = assert_fails(code, err, *bad)
-    assert len(lines) == len(bad) and all("add_sugar" in line for line in lines)
+    lines = assert_fails(code, err, *bad)  # and any prediction of another video holding it
+    assert len([line for line in lines if str(gt_dir) in line]) == len(bad) and all("add_sugar" in line for line in lines)
 
 
 def test_unknown_background_with_mapping(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

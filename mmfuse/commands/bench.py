@@ -5,20 +5,26 @@ experiment runs. An axis given on the command line replaces the experiment's. Fi
 are skipped; `hydra/launcher=joblib` runs cells in parallel processes. Each dataset is read
 once: with the default launcher the jobs train on the videos its validation read
 (`engine.datasets`); with launchers that start other processes each of them reads it once more.
+
+Run records go to `paths.runs` (default: runs/ in the current folder, one folder per run:
+<runs>/<task>/<dataset>/<cell>/seed<s>-<hash8>/); leaderboards (md, csv, tex, html) and figures
+to `paths.leaderboards` (default: leaderboards/). Set either on the command line, e.g.
+`paths.runs=/data/mmfuse/runs`. `mmfuse config experiment=NAME` prints what a grid composes.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 from omegaconf import DictConfig
 from rich.console import Console
 from rich.markup import escape
 
-from mmfuse.commands.hydra_app import compose_config, launch, parse_overrides
-from mmfuse.commands.validate import report_dataset
+from mmfuse.commands.hydra_app import check_sweeps, compose_config, count_jobs, launch, parse_overrides
+from mmfuse.commands.validate import check_launch_datasets
 from mmfuse.engine.job import OUTCOME_FILE
 from mmfuse.figures import draw_figures
 from mmfuse.results.leaderboard import board_records, leaderboards_of, publish
@@ -59,6 +65,7 @@ def plan_sweeps(overrides: list[str]) -> tuple[list[list[str]], list[str], DictC
         keys = {part.split("=", 1)[0] for part in settings}
         if not keys & given:
             sweeps.append([*(f"{k}={v}" for k, v in axes.items() if k not in keys), *overrides, *settings])
+    check_sweeps(sweeps)
     return sweeps, plain, cfg
 
 
@@ -94,18 +101,16 @@ def once_per_run(outcomes: list[dict]) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = Console()
+    console = Console(soft_wrap=True)
     sweeps, plain, cfg = plan_sweeps(list(args.overrides))
-    for dataset_cfg in datasets_to_check(sweeps, plain, cfg):
-        if report_dataset(dataset_cfg, console, bench=True) > 0:
-            console.print("[red]The dataset has errors (above); nothing was run.[/red] Fix them, or check with `mmfuse validate`.")
-            return 2
+    check_launch_datasets(datasets_to_check(sweeps, plain, cfg), console)
     runs_root = Path(cfg.paths.runs)
     started = f"{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
     outcomes = []
+    jobs, grid_started = [count_jobs(sweep) for sweep in sweeps], time.time()
     for number, sweep in enumerate(sweeps):
         sweep_dir = runs_root / ".hydra" / f"sweep-{started}-{number}"
-        launch(sweep, multirun=True, directory=sweep_dir)
+        launch(sweep, multirun=True, directory=sweep_dir, progress=(sum(jobs[:number]), sum(jobs), grid_started))
         outcomes += [o for path in sorted(sweep_dir.glob(f"*/{OUTCOME_FILE}")) for o in json.loads(path.read_text())]
 
     outcomes = once_per_run(outcomes)

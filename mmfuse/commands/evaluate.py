@@ -6,8 +6,11 @@ Anticipation predictions: PRED/<video>.obs20.txt and PRED/<video>.obs30.txt, lin
 holding the label of frame int(alpha*T)+i, covering at least int((alpha+0.5)*T) frames.
 Scores are in percent. Edit and F1 leave out background classes, by default MS-TCN's: the
 class named 'background', where the class list has one, so MS-TCN's output folders score as
-its eval.py scores them; the output says which. Every problem is reported on its own line,
-with exit code 2.
+its eval.py scores them; the output says which. Videos scored: those of `--split FILE` (MS-TCN's
+split bundle, one <video>.txt per line; each must have a prediction), else every ground-truth
+video with a prediction (MS-TCN writes the test videos' only), saying how many were left out.
+With `--mapping`, a predicted label that is not a class is an error naming its file and line.
+Every problem is reported on its own line, with exit code 2.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from mmfuse.results.prediction_files import (
     LabelledVideos,
     load_anticipation,
     load_segmentation,
+    split_videos,
 )
 
 TASKS = ("segmentation", "anticipation")
@@ -52,6 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="'<id> <class name>' per line; default: the sorted labels seen",
     )
     parser.add_argument(
+        "--split", type=Path, metavar="FILE",
+        help="score the videos this split file lists ('<video>.txt' per line, MS-TCN's bundle); "
+        "default: every ground-truth video with a prediction",
+    )
+    parser.add_argument(
         "--background", nargs="*", metavar="NAME",
         help="class names dropped from Edit and F1 (accuracy keeps every frame); default: MS-TCN's, "
         "the class named 'background' where the --mapping file (else the labels seen) has one; "
@@ -64,8 +73,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _class_index(args: argparse.Namespace, loaded: LabelledVideos) -> ClassIndex:
-    if args.mapping is not None:
-        return ClassIndex.from_mapping_file(args.mapping)
     if args.task == "segmentation":
         return ClassIndex.from_names(*loaded.truths, *loaded.predictions)
     return ClassIndex.from_names(
@@ -88,11 +95,14 @@ def _truths(classes: ClassIndex, loaded: LabelledVideos) -> list[list[int]]:
 def evaluate(args: argparse.Namespace) -> tuple[dict[str, float], list[str]]:
     """The scores of ``args.task`` and the background classes left out of Edit and F1 (none for
     anticipation); raises ``DataError`` listing every problem found."""
+    mapped = ClassIndex.from_mapping_file(args.mapping) if args.mapping is not None else None
+    videos = split_videos(args.split) if args.split is not None else None
     if args.task == "segmentation":
-        loaded = load_segmentation(args.gt, args.pred)
+        loaded = load_segmentation(args.gt, args.pred, mapped, videos)
     else:
-        loaded = load_anticipation(args.gt, args.pred, DEFAULT_OBSERVE, DEFAULT_PREDICT)
-    classes = _class_index(args, loaded)
+        loaded = load_anticipation(args.gt, args.pred, DEFAULT_OBSERVE, DEFAULT_PREDICT, mapped, videos)
+    report_scored(args, loaded)
+    classes = mapped if mapped is not None else _class_index(args, loaded)
     truths = _truths(classes, loaded)
     if args.task == "segmentation":
         background, issues = classes.background(resolve_background(args.background, classes.classes))
@@ -110,6 +120,19 @@ def evaluate(args: argparse.Namespace) -> tuple[dict[str, float], list[str]]:
         for by_alpha in loaded.predictions
     ]
     return moc_scores(windows, truths, DEFAULT_OBSERVE, DEFAULT_PREDICT, num_classes=len(classes)), []
+
+
+def report_scored(args: argparse.Namespace, loaded: LabelledVideos) -> None:
+    """Say on stderr which videos were scored, when not simply every ground-truth video."""
+    if args.split is not None:
+        print(f"note: scored the {len(loaded.videos)} video(s) of {args.split}", file=sys.stderr)
+    elif loaded.left_out:
+        shown = ", ".join(loaded.left_out[:5]) + (", …" if len(loaded.left_out) > 5 else "")
+        print(
+            f"note: scored {len(loaded.videos)} video(s) with predictions in {args.pred}; {len(loaded.left_out)} "
+            f"ground-truth video(s) without any left out ({shown}); --split FILE scores a split's videos",
+            file=sys.stderr,
+        )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 import sys
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -18,7 +19,9 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from mmfuse.commands.config_checks import check_key, check_value, check_values
 from mmfuse.config import task_options
+from mmfuse.engine.progress import write_progress
 from mmfuse.errors import ConfigError
 from mmfuse.registry import create_task
 from mmfuse.results.cells import NAMING_GROUPS, REFERENCES_FILE, NamingReferences, choice_key
@@ -74,12 +77,40 @@ def hydra_context() -> Iterator[None]:
 
 
 def compose_config(overrides: list[str]) -> DictConfig:
-    """The root config with ``overrides`` (none of them a sweep); config errors become ``ConfigError``."""
-    check_group_choices(overrides)
+    """The root config with ``overrides`` (none of them a sweep), every key and value checked;
+    config errors become ``ConfigError``."""
+    check_sweeps([overrides])
     with hydra_context():
         cfg = _compose(overrides)
+    check_values(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
     check_task(cfg)
     return cfg
+
+
+def check_sweeps(sweeps: list[list[str]]) -> None:
+    """Refuse an unknown group choice, key or value in any of ``sweeps`` (each value of a sweep axis),
+    checked against the config each choice of config groups composes (``config_checks``)."""
+    references: dict[tuple[str, ...], dict] = {}
+    for overrides in sweeps:
+        check_group_choices(overrides)
+        parsed = parse_overrides(overrides)
+        settings = [(text, o) for text, o in zip(overrides, parsed) if not chooses(o) and not o.is_delete()]
+        for job in choosing_overrides(overrides):
+            chosen = tuple(text for text, o in zip(job, parse_overrides(job)) if chooses(o))
+            if chosen not in references:
+                with hydra_context():
+                    references[chosen] = OmegaConf.to_container(_compose(list(chosen)), resolve=True)  # type: ignore[assignment]
+            for text, override in settings:
+                check_key(override.key_or_group, text, references[chosen])
+                values = list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
+                for value in values:
+                    check_value(override.key_or_group, value, references[chosen], text)
+
+
+def chooses(override) -> bool:
+    """Whether ``override`` chooses a config (a group, an experiment) or sets Hydra, not a value."""
+    key = override.key_or_group
+    return key in GROUPS or "/" in key or key == "hydra" or key.startswith("hydra.")
 
 
 def _compose(overrides: list[str], return_hydra_config: bool = False) -> DictConfig:
@@ -92,12 +123,17 @@ def _compose(overrides: list[str], return_hydra_config: bool = False) -> DictCon
 def check_task(cfg: DictConfig) -> None:
     """Build the task once so impossible options (e.g. α + β > 1) fail before any training."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    create_task(cfg.task.name, **task_options(resolved))
+    try:
+        create_task(cfg.task.name, **task_options(resolved))
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"task {cfg.task.name!r} cannot take the options {task_options(resolved)}: {error}") from None
 
 
-def launch(overrides: list[str], multirun: bool, directory: Path) -> list:
+def launch(overrides: list[str], multirun: bool, directory: Path, progress: tuple[int, int, float] | None = None) -> list:
     """Run ``mmfuse.engine.job.run_job`` through Hydra (a sweep when ``multirun``) in ``directory``
-    (Hydra's run or sweep directory), beside the ``NamingReferences`` of its jobs, composed here.
+    (Hydra's run or sweep directory), beside the ``NamingReferences`` of its jobs, composed here,
+    and, for a sweep in a grid, ``progress``: its grid's jobs launched before, their total, and when
+    the grid started (``engine.progress``).
 
     Returns the outcomes of the jobs that ran in this process (all of them with the default
     launcher; none with launchers that start other processes, whose outcomes are on disk).
@@ -106,6 +142,8 @@ def launch(overrides: list[str], multirun: bool, directory: Path) -> list:
 
     Path(directory).mkdir(parents=True, exist_ok=True)
     write_json_atomic(Path(directory) / REFERENCES_FILE, asdict(naming_references(overrides)))
+    if progress is not None:
+        write_progress(Path(directory), *progress)
     outcomes: list = []
 
     @hydra.main(version_base=None, config_path=f"pkg://{CONFIG_MODULE}", config_name="config")
@@ -150,6 +188,15 @@ def _reference(overrides: list[str]) -> tuple[dict, dict]:
     choices = {group: composed.hydra.runtime.choices.get(group) for group in NAMING_GROUPS}
     del composed.hydra
     return OmegaConf.to_container(composed, resolve=True), choices  # type: ignore[return-value]
+
+
+def count_jobs(overrides: list[str]) -> int:
+    """The jobs a sweep over ``overrides`` launches: the product of its axes' lengths (a later
+    override of a key replaces an earlier one, as in Hydra's basic sweeper)."""
+    lengths: dict[str, int] = {}
+    for override in parse_overrides(overrides):
+        lengths[override.get_key_element()] = len(list(override.sweep_string_iterator())) if override.is_sweep_override() else 1
+    return math.prod(lengths.values())
 
 
 def choosing_overrides(overrides: list[str]) -> list[list[str]]:

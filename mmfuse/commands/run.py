@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mmfuse.commands.hydra_app import compose_config, launch, parse_overrides
+from mmfuse.commands.validate import check_launch_datasets
 from mmfuse.errors import ConfigError
 from mmfuse.results.records import RESULT_FILE
 
@@ -34,9 +35,10 @@ def run(args: argparse.Namespace) -> int:
     if any(o.is_sweep_override() for o in parse_overrides(overrides)):
         raise ConfigError("`mmfuse run` runs one configuration; use `mmfuse bench` for a grid (a=x,y).")
     cfg = compose_config(overrides)
+    console = Console(soft_wrap=True)
+    check_launch_datasets([cfg], console)
     directory = Path(cfg.paths.runs) / ".hydra" / f"run-{dt.datetime.now():%Y%m%d-%H%M%S-%f}"
     outcomes = launch(overrides, multirun=False, directory=directory)
-    console = Console()
     for outcome in outcomes:
         if outcome.status != "failed":
             console.print(metrics_table(json.loads((Path(outcome.run_dir) / RESULT_FILE).read_text())))

@@ -21,10 +21,13 @@ from mmfuse.engine.datasets import LoadedDataset, load_dataset
 from mmfuse.engine.device import resolve_device
 from mmfuse.engine.gpus import claimed_gpu
 from mmfuse.engine.locks import held_lock
+from mmfuse.engine.progress import progress_line
+from mmfuse.engine.threads import use_threads
 from mmfuse.engine.trainer import MODEL_FILE, ModelSpec, RunOutcome, TrainBudget, evaluate_saved, train_and_evaluate
 from mmfuse.errors import ConfigError, MmfuseError
 from mmfuse.registry import create_corruption, create_task
 from mmfuse.results.cells import NAMING_GROUPS, REFERENCES_FILE, NamingReferences, is_corrupted
+from mmfuse.results.metric_notes import named_header
 from mmfuse.results.records import (
     FAILURE_FILE,
     RESULT_FILE,
@@ -41,7 +44,7 @@ OUTCOME_FILE = "outcome.json"
 LOCK_FILE = ".lock"  # held while a run trains (engine.locks)
 NO_CORRUPTION = {"name": "none"}
 
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @dataclass
@@ -64,6 +67,8 @@ def run_job(cfg: DictConfig) -> list[CellOutcome]:
     launch_dir = Path(hydra_cfg.sweep.dir if hydra_cfg.mode == RunMode.MULTIRUN else hydra_cfg.run.dir)
     references = read_naming_references(launch_dir)
     resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    use_threads(resolved.get("threads", "auto"), hydra_cfg.launcher)
+    announce(launch_dir, hydra_cfg, resolved)
     outcomes = []
     try:
         dataset = load_dataset(resolved["dataset"], in_memory=bool(resolved.get("features_in_memory")))
@@ -81,6 +86,14 @@ def run_job(cfg: DictConfig) -> list[CellOutcome]:
     output_dir = Path(hydra_cfg.runtime.output_dir)
     write_json_atomic(output_dir / OUTCOME_FILE, [asdict(o) for o in outcomes])
     return outcomes
+
+
+def announce(launch_dir: Path, hydra_cfg: Any, resolved: dict[str, Any]) -> None:
+    """In a grid, the job's place in it, time elapsed and an estimate of the time left (``engine.progress``)."""
+    line = progress_line(launch_dir, int(hydra_cfg.job.num)) if hydra_cfg.mode == RunMode.MULTIRUN else None
+    if line is not None:
+        what = f"{resolved['task']['name']} / {resolved['fusion']['name']} seed={resolved['seed']}"
+        console.print(escape(f"{line}: {what}"), style="bold")
 
 
 def shared_gpus(device: str) -> int:
@@ -301,9 +314,10 @@ def recorded(
         representation=outcome.representation,
         per_video=outcome.per_video,
         videos=outcome.videos,
+        threads=torch.get_num_threads(),
     )
     record.write(cell.run_dir)
-    shown = escape("  ".join(f"{c.header} {outcome.metrics[c.key]:.1f}" for c in task.columns[:4]))
+    shown = escape("  ".join(f"{named_header(c.key, c.header)} {outcome.metrics[c.key]:.1f}" for c in task.columns[:4]))
     how = f", evaluated the model of {escape(trained_cell)}, not retrained" if trained_in else ""
-    console.print(f"[green]✓[/green] {cell.title}: {shown} … ({record.wall_seconds:.1f} s{how})")
+    console.print(f"[green]✓[/green] {cell.title}: {shown} … ({record.wall_seconds:.1f} s for this run{how})")
     return cell.outcome("finished")

@@ -8,6 +8,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from mmfuse.analysis.representations import measure_representations
@@ -234,6 +235,8 @@ def evaluate(
 
 
 def _progress() -> Progress:
+    """A training bar on stderr, shown on a terminal only (a transient bar leaves a blank line in a file)."""
+    console = Console(stderr=True)
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -242,4 +245,6 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         transient=True,
+        console=console,
+        disable=not console.is_terminal,
     )

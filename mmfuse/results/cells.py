@@ -19,10 +19,10 @@ METHOD_GROUPS = ("encoder", "fusion", "regularizer", "temporal")
 NAMING_GROUPS = ("dataset", *METHOD_GROUPS, "task")  # the group choices a cell's name is diffed under
 REFERENCES_FILE = "cell_references.json"
 NOT_PART_OF_A_CELL = (
-    "seed", "device", "features_in_memory", "paths", "grid", "extra_cells", "hydra", "dataset", "task", "corruption"
+    "seed", "device", "threads", "features_in_memory", "paths", "grid", "extra_cells", "hydra", "dataset", "task", "corruption"
 )
 NOT_PART_OF_A_CELL_PATHS = ("choice_options.task.",)  # task options, like ``task``, name no method
-NOT_HASHED = ("device", "features_in_memory", "paths", "grid", "extra_cells", "hydra")  # where it runs, not what
+NOT_HASHED = ("device", "threads", "features_in_memory", "paths", "grid", "extra_cells", "hydra")  # where it runs, not what
 WHERE_THE_DATA_LIES = ("root", "cache")  # dataset options naming folders, never the data
 NOT_PART_OF_A_DATASET_LABEL = (*WHERE_THE_DATA_LIES, *DATASET_ENGINE_BLOCKS, *DATASET_NAMING_OPTIONS)
 WHERE_AND_WHAT_IT_IS_CALLED = (*WHERE_THE_DATA_LIES, *DATASET_NAMING_OPTIONS)  # the fingerprint replaces them in a hash

@@ -20,6 +20,13 @@ METRICS: tuple[tuple[str, str | None, str], ...] = (
 SEGMENTAL = ("edit", "f1@*")  # the metrics that leave background classes out
 
 
+def named_header(key: str, header: str) -> str:
+    """``header`` with its metric's label in front where the header does not say it (``MoC α=0.2 β=0.1``;
+    ``Acc`` and ``F1@10`` stay as they are)."""
+    label = next((label for pattern, label, _ in METRICS if fnmatchcase(key, pattern)), None)
+    return f"{label} {header}" if label and label.split("@")[0] not in header else header
+
+
 def background_note(background: Sequence[str] | None) -> str:
     """The classes Edit and F1 leave out: the names in ``background``, or the dataset's where it
     is ``None`` (a leaderboard, over runs that each name their own)."""

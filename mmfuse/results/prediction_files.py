@@ -12,13 +12,14 @@ video and raise them together, one line each.
 """
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mmfuse.data.issues import Issue, raise_on_errors
-from mmfuse.data.readers import read_mapping
+from mmfuse.data.readers import read_mapping, read_split
 from mmfuse.errors import DataError
 from mmfuse.metrics.functional.anticipation import moc_window
 
@@ -48,18 +49,35 @@ def read_label_file(path: Path) -> list[str]:
     return lines
 
 
-def read_segmentation_prediction(path: Path) -> list[str]:
-    """Frame labels from either prediction format, recognised by MS-TCN's header line."""
+def read_segmentation_prediction(path: Path) -> tuple[list[str], int | None]:
+    """Frame labels from either prediction format, recognised by MS-TCN's header line, and the
+    line holding them all in MS-TCN's format (``None``: one label per line)."""
     lines = _read_lines(path)
     if not lines or lines[0] != MSTCN_HEADER:
-        return read_label_file(path)
-    rest = [line for line in lines[1:] if line]
+        return read_label_file(path), None
+    rest = [(lineno, line) for lineno, line in enumerate(lines[1:], start=2) if line]
     if len(rest) > 1:
         raise DataError(
             f"{path}: MS-TCN output must hold every label on the line after "
             f"{MSTCN_HEADER!r}, found {len(rest)} lines"
         )
-    return rest[0].split() if rest else []
+    return (rest[0][1].split(), rest[0][0]) if rest else ([], None)
+
+
+def unknown_labels(path: Path, labels: Sequence[str], classes: ClassIndex | None, line: int | None = None) -> list[str]:
+    """A problem per distinct predicted label that is not one of ``classes`` (``None``: no class
+    list, every label counts), at its first line (``line``: the one line holding every label)."""
+    if classes is None:
+        return []
+    problems, seen = [], set()
+    for index, name in enumerate(labels):
+        if name not in classes and name not in seen:
+            seen.add(name)
+            close = difflib.get_close_matches(name, classes.classes, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            where = f"{line}: frame {index + 1}" if line is not None else f"{index + 1}"
+            problems.append(f"{path}:{where}: predicted label {name!r} is not a class of the mapping file{hint}")
+    return problems
 
 
 def ground_truth_files(gt_dir: Path) -> dict[str, Path]:
@@ -100,6 +118,7 @@ class LabelledVideos:
     truths: list[list[str]] = field(default_factory=list)
     predictions: list = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)  # ground-truth file per video
+    left_out: list[str] = field(default_factory=list)  # ground-truth videos without any prediction, not scored
 
 
 def read_ground_truth(path: Path) -> list[str]:
@@ -114,14 +133,40 @@ def read_ground_truth(path: Path) -> list[str]:
 PredictionReader = Callable[[str, Path, list[str]], tuple[Any, list[str]]]
 
 
-def _load(gt_dir: Path, read_prediction: PredictionReader) -> LabelledVideos:
-    """Every ground-truth video whose prediction ``read_prediction`` reads; every problem of every
-    video raised together, one line each."""
+def split_videos(path: Path) -> list[str]:
+    """The videos a split file lists (MS-TCN's ``<video>.txt`` per line)."""
+    entries, issues = read_split(path, str(path))
+    raise_on_errors(issues)
+    return [video for _, video in entries]
+
+
+def _load(
+    gt_dir: Path,
+    pred_dir: Path,
+    read_prediction: PredictionReader,
+    has_prediction: Callable[[str], bool],
+    videos: Sequence[str] | None,
+    classes: ClassIndex | None,
+) -> LabelledVideos:
+    """The ground-truth videos ``videos`` (``None``: those with a prediction, the others left out)
+    with the predictions ``read_prediction`` reads, the ground truth's labels each one of ``classes``
+    (when given); every problem of every video raised together, one line each."""
+    if not pred_dir.is_dir():
+        raise DataError(f"{pred_dir}: prediction folder does not exist")
+    truth_files = ground_truth_files(gt_dir)
     loaded = LabelledVideos()
-    problems: list[str] = []
-    for video, gt_path in ground_truth_files(gt_dir).items():
+    problems = [f"{gt_dir / video}.txt: no ground truth for video {video!r} of the split" for video in videos or [] if video not in truth_files]
+    if videos is None:
+        loaded.left_out = [video for video in truth_files if not has_prediction(video)]
+        if len(loaded.left_out) == len(truth_files):
+            raise DataError(f"{pred_dir}: no prediction for any of the {len(truth_files)} videos of {gt_dir}")
+    chosen = [video for video in videos or truth_files if video in truth_files and video not in loaded.left_out]
+    for video in chosen:
+        gt_path = truth_files[video]
         try:
             truth = read_ground_truth(gt_path)
+            if classes is not None:
+                classes.truth(truth, gt_path)
         except DataError as error:
             problems.append(str(error))
             continue
@@ -137,13 +182,16 @@ def _load(gt_dir: Path, read_prediction: PredictionReader) -> LabelledVideos:
     return loaded
 
 
-def load_segmentation(gt_dir: Path, pred_dir: Path) -> LabelledVideos:
-    """Every ground-truth video with its prediction; all problems raised together."""
+def load_segmentation(
+    gt_dir: Path, pred_dir: Path, classes: ClassIndex | None = None, videos: Sequence[str] | None = None
+) -> LabelledVideos:
+    """The ground-truth videos ``videos`` (``None``: every one with a prediction) with their
+    predictions, each label one of ``classes`` (a mapping file's, when given); all problems raised together."""
 
     def read(video: str, gt_path: Path, truth: list[str]) -> tuple[list[str] | None, list[str]]:
         try:
             pred_path = segmentation_prediction_file(pred_dir, video)
-            prediction = read_segmentation_prediction(pred_path)
+            prediction, line = read_segmentation_prediction(pred_path)
             if len(prediction) != len(truth):
                 raise DataError(
                     f"{pred_path}: {len(prediction)} predicted frames, but the ground truth "
@@ -151,15 +199,25 @@ def load_segmentation(gt_dir: Path, pred_dir: Path) -> LabelledVideos:
                 )
         except DataError as error:
             return None, [str(error)]
-        return prediction, []
+        problems = unknown_labels(pred_path, prediction, classes, line)
+        return (None if problems else prediction), problems
 
-    return _load(gt_dir, read)
+    def has_prediction(video: str) -> bool:
+        return (pred_dir / f"{video}.txt").is_file() or (pred_dir / video).is_file()
+
+    return _load(gt_dir, pred_dir, read, has_prediction, videos, classes)
 
 
 def load_anticipation(
-    gt_dir: Path, pred_dir: Path, observe: Sequence[float], predict: Sequence[float]
+    gt_dir: Path,
+    pred_dir: Path,
+    observe: Sequence[float],
+    predict: Sequence[float],
+    classes: ClassIndex | None = None,
+    videos: Sequence[str] | None = None,
 ) -> LabelledVideos:
-    """Every ground-truth video with its ``{α: window labels}``; all problems raised together.
+    """The ground-truth videos ``videos`` (``None``: every one with a prediction) with their
+    ``{α: window labels}``, each label one of ``classes`` (when given); all problems raised together.
 
     A window file must cover the longest horizon: ``int((α + max β) * T) - int(α * T)``
     lines; extra lines are ignored.
@@ -187,24 +245,29 @@ def load_anticipation(
             except DataError as error:
                 problems.append(str(error))
                 continue
-            windows[alpha] = window[:needed]
+            unknown = unknown_labels(path, window[:needed], classes)
+            problems += unknown
+            if not unknown:
+                windows[alpha] = window[:needed]
         return (windows if len(windows) == len(observe) else None), problems
 
-    return _load(gt_dir, read)
+    def has_prediction(video: str) -> bool:
+        return any(anticipation_prediction_file(pred_dir, video, alpha).is_file() for alpha in observe)
+
+    return _load(gt_dir, pred_dir, read, has_prediction, videos, classes)
 
 
 class ClassIndex:
     """Class names to indices: from a mapping file, or the sorted names seen.
 
-    A prediction label outside the class list gets a negative index of its own (distinct
-    unknown names stay distinct segments), so it never equals the ground truth.
+    Prediction labels are checked against a mapping file's classes as they are read
+    (``unknown_labels``), so every label met here is a class.
     """
 
     def __init__(self, classes: Sequence[str], from_mapping: bool) -> None:
         self.classes = list(classes)
         self.from_mapping = from_mapping
         self._index = {name: i for i, name in enumerate(self.classes)}
-        self._unknown: dict[str, int] = {}
 
     @classmethod
     def from_mapping_file(cls, path: Path) -> ClassIndex:
@@ -219,6 +282,9 @@ class ClassIndex:
     def __len__(self) -> int:
         return len(self.classes)
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
     def truth(self, names: Sequence[str], location: Path) -> list[int]:
         """Indices of ground-truth labels; an unknown class is an error."""
         unknown = sorted({name for name in names if name not in self._index})
@@ -230,13 +296,8 @@ class ClassIndex:
         return [self._index[name] for name in names]
 
     def prediction(self, names: Sequence[str]) -> list[int]:
-        """Indices of predicted labels; unknown names get distinct negative indices."""
-        indices = []
-        for name in names:
-            if name not in self._index and name not in self._unknown:
-                self._unknown[name] = -1 - len(self._unknown)
-            indices.append(self._index.get(name, self._unknown.get(name)))
-        return indices
+        """Indices of predicted labels (each a class: see ``unknown_labels``)."""
+        return [self._index[name] for name in names]
 
     def background(self, names: Collection[str]) -> tuple[list[int], list[Issue]]:
         """Indices of the background names that are classes, and an issue per other name.

@@ -120,6 +120,7 @@ class RunRecord:
     # is their mean; accuracy, F1 and MoC pool counts over videos instead (tasks.base.Evaluation)
     per_video: dict[str, list[float]] = field(default_factory=dict)
     videos: list[str] = field(default_factory=list)
+    threads: int = 0  # torch's intra-op threads of the job (config ``threads``); 0: a record from before it was kept
 
     def write(self, run_dir: Path) -> None:
         """Write ``result.json`` into ``run_dir`` atomically: from then on the run counts as finished."""
