@@ -43,6 +43,7 @@ class Leaderboard:
     dataset: str
     columns: list[Column]
     table: pd.DataFrame
+    significance: str = ""  # one line naming the test behind the marks; printed under the table
 
     @property
     def title(self) -> str:
@@ -68,6 +69,12 @@ class Leaderboard:
             return np.nan
         spec = next(c for c in self.columns if c.key == key)
         return column.max() if spec.higher_is_better else column.min()
+
+    def mark(self, index: int, key: str) -> str:
+        """``"best"`` where row ``index`` of ``table`` is measured and holds the best mean of column ``key``, else ``""``."""
+        if not self.measured.iat[index] or pd.isna(self.table.at[index, f"{key}_mean"]):
+            return ""
+        return "best" if self.table.at[index, f"{key}_mean"] == self.best(key) else ""
 
     def cell_text(self, index: int, key: str) -> str:
         """A measured mean ± std to one decimal; a published value as the paper prints it
