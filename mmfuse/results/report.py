@@ -6,7 +6,9 @@ records and the figures' PNG files alone, byte-identical for the same inputs."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import glob
+import struct
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -24,6 +26,7 @@ from mmfuse.results.render import Leaderboard
 REPORT_FILE = "index.html"
 TEMPLATE = "report.html.j2"
 VERSIONS = ("mmfuse", "torch", "numpy", "python", "cuda", "platform")  # in the order a row's runs list them
+FIGURE_SCALE = 96 / 150  # CSS pixels per PNG pixel: the figures at the size they print (mmfuse.figures.style.DPI)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class Figure:
     kind: str  # e.g. ``robustness-noise``, ``spectra``
     file: str
     uri: str  # the PNG as a data URI
+    width: int  # shown, in CSS pixels
+    height: int
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,7 @@ def run_of(record: dict[str, Any]) -> Run:
         seed=int(record["seed"]),
         hash=str(record.get("hash", "")),
         device=str(record.get("device", "")),
-        created=str(record.get("created", "")),
+        created=when(str(record.get("created", ""))),
         versions=" · ".join(f"{name} {versions[name]}" for name in VERSIONS if versions.get(name)),
         corruption=", ".join(f"{k}={v}" for k, v in corruption.items()) if corruption.get("name", "none") != "none" else "",
         config=OmegaConf.to_yaml(OmegaConf.create(record.get("config") or {})),
@@ -105,10 +110,23 @@ def run_of(record: dict[str, Any]) -> Run:
 def figures_of(board: Leaderboard, directory: Path) -> list[Figure]:
     """The PNG figures drawn for ``board`` in ``directory`` (``<kind>-<board slug>.png``), by name."""
     suffix = f"-{board.slug}.png"
-    return [
-        Figure(path.name[: -len(suffix)], path.name, "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode())
-        for path in sorted(Path(directory).glob(f"*{glob.escape(suffix)}"))
-    ]
+    figures = []
+    for path in sorted(Path(directory).glob(f"*{glob.escape(suffix)}")):
+        data = path.read_bytes()
+        width, height = struct.unpack(">II", data[16:24])  # the PNG's IHDR chunk
+        figures.append(Figure(
+            path.name[: -len(suffix)], path.name, "data:image/png;base64," + base64.b64encode(data).decode(),
+            round(width * FIGURE_SCALE), round(height * FIGURE_SCALE),
+        ))
+    return figures
+
+
+def when(created: str) -> str:
+    """An ISO 8601 time as ``YYYY-MM-DD HH:MM:SS`` in UTC; unparsable text as it is."""
+    try:
+        return dt.datetime.fromisoformat(created).astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return created
 
 
 def section(number: int, board: Leaderboard, runs: dict[tuple[str, str, str], list[dict[str, Any]]], directory: Path) -> Section:
@@ -146,8 +164,8 @@ def render_report(boards: Sequence[Leaderboard], records: Sequence[dict[str, Any
         sections=[section(number, board, runs, directory) for number, board in enumerate(boards)],
         version=__version__,
         records=len(records),
-        first=created[0] if created else "",
-        last=created[-1] if created else "",
+        first=when(created[0]) if created else "",
+        last=when(created[-1]) if created else "",
     )
 
 
