@@ -13,7 +13,7 @@ and checks, on the page as the browser built it:
 - every board's title, marks (`td.best`) on every board, the legend, the metric notes and an
   `<img>` per figure file, each decoded (naturalWidth > 0);
 - a click on a column header sorts the measured rows; a link to a row's runs opens them;
-- the print stylesheet prints (Page.printToPDF).
+- the print stylesheet prints (Page.printToPDF; the PDF is kept in the bench folder as report.pdf).
 
 Keeps a screenshot of the top of the page in bench/results/report.png and writes what it saw to
 bench/results/report_in_browser.md.
@@ -163,8 +163,9 @@ def evaluate(browser: Browser, session: str, expression: str) -> Any:
     return result["result"]["value"]
 
 
-def look(page: Path, screenshot: Path) -> dict[str, Any]:
-    """Open ``page`` in headless Chromium: what it holds, what it logged and requested, a screenshot."""
+def look(page: Path, screenshot: Path, printed: Path) -> dict[str, Any]:
+    """Open ``page`` in headless Chromium: what it holds, what it logged and requested, a screenshot
+    (``screenshot``) and the page printed (``printed``, a PDF)."""
     with tempfile.TemporaryDirectory() as profile:
         browser = Browser(Path(profile))
         try:
@@ -183,6 +184,7 @@ def look(page: Path, screenshot: Path) -> dict[str, Any]:
             shot = browser.send("Page.captureScreenshot", {"format": "png"}, session)
             screenshot.write_bytes(base64.b64decode(shot["data"]))
             pdf = base64.b64decode(browser.send("Page.printToPDF", {"printBackground": False}, session, timeout=120)["data"])
+            printed.write_bytes(pdf)
             interaction = evaluate(browser, session, INTERACT)
             events = list(browser.events)
         finally:
@@ -277,7 +279,7 @@ def main() -> int:
         page = folder / "leaderboards" / "index.html"
         figures = sorted(p.name for p in page.parent.glob("*.png"))
         RESULTS.mkdir(parents=True, exist_ok=True)
-        seen = look(page, RESULTS / "report.png")
+        seen = look(page, RESULTS / "report.png", folder / "report.pdf")
         found = problems(seen, page, figures)
         (RESULTS / "report_in_browser.md").write_text(report(seen, found, folder, seconds, page))
     print((RESULTS / "report_in_browser.md").read_text())
