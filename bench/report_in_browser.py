@@ -200,19 +200,26 @@ def look(page: Path, screenshot: Path, printed: Path) -> dict[str, Any]:
             "pdf_pages": len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)), "pdf_bytes": len(pdf)}
 
 
-def problems(seen: dict[str, Any], page: Path, figures: list[str]) -> list[str]:
-    """What the browser saw that a reader should not."""
+def foreign(seen: dict[str, Any], page: Path) -> list[str]:
+    """The requests the page made beyond its own file and its data: URIs."""
+    return [url for url in seen["requests"] if url != page.resolve().as_uri() and not url.startswith("data:")]
+
+
+def problems(seen: dict[str, Any], page: Path) -> list[str]:
+    """What the browser saw that a reader should not, against the files beside the page: a board's
+    Markdown table and the PNG figures."""
     found = [f"console: {line}" for line in seen["console"]]
-    found += [f"request: {url}" for url in seen["requests"] if url != page.resolve().as_uri() and not url.startswith("data:")]
+    found += [f"request: {url}" for url in foreign(seen, page)]
     titles = [board["title"] for board in seen["boards"]]
+    boards, figures = list(page.parent.glob("*.md")), list(page.parent.glob("*.png"))
     for board in seen["boards"]:
         if board["best"] == 0:
             found.append(f"{board['title']}: no marked cell")
         if board["notes"] == 0:
             found.append(f"{board['title']}: no metric notes")
         found += [f"{board['title']}: figure {f['alt']} not decoded" for f in board["figures"] if f["width"] == 0]
-    if len(titles) != len(set(titles)) or not titles:
-        found.append(f"boards: {titles}")
+    if len(titles) != len(set(titles)) or len(titles) != len(boards):
+        found.append(f"{len(boards)} boards beside the page, on it: {titles}")
     if sum(len(board["figures"]) for board in seen["boards"]) != len(figures):
         found.append(f"{len(figures)} PNG figures beside the page, {sum(len(b['figures']) for b in seen['boards'])} on it")
     interaction = seen["interaction"]
@@ -227,19 +234,19 @@ def problems(seen: dict[str, Any], page: Path, figures: list[str]) -> list[str]:
     return found
 
 
-def report(seen: dict[str, Any], found: list[str], folder: Path, seconds: float, page: Path) -> str:
+def report(seen: dict[str, Any], found: list[str], bench: str, page: Path) -> str:
     lines = [
         "# The report page in a real browser",
         "",
         f"Produced by `python bench/report_in_browser.py` on {dt.date.today()}: `mmfuse bench {' '.join(BENCH)}` "
-        f"({seconds:.0f} s), then `leaderboards/index.html` ({page.stat().st_size / 1024:.0f} KiB) opened in headless "
+        f"({bench}), then `leaderboards/index.html` ({page.stat().st_size / 1024:.0f} KiB) opened in headless "
         f"{subprocess.run(['chromium', '--version'], capture_output=True, text=True).stdout.strip()} over the DevTools "
         "protocol (`--remote-debugging-pipe`), viewport "
         f"{WIDTH}×{HEIGHT}. Screenshot of the top of the page: [report.png](report.png).",
         "",
         f"- console errors / warnings, exceptions, log entries: **{len(seen['console'])}**"
         + "".join(f"\n  - {line}" for line in seen["console"]),
-        f"- network requests other than the page itself: **{sum(1 for u in seen['requests'] if u != page.resolve().as_uri() and not u.startswith('data:'))}** "
+        f"- network requests other than the page itself: **{len(foreign(seen, page))}** "
         f"(requests seen: {len(seen['requests'])}, the page's own file and its data: figures)",
         f"- legend: “{seen['legend']}”",
         "",
@@ -274,14 +281,15 @@ def main() -> int:
         folder = (args.folder or Path(temporary)).resolve()
         folder.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "mmfuse.cli", "bench", *BENCH], cwd=folder, check=True, stdout=subprocess.DEVNULL)
+        bench = subprocess.run([sys.executable, "-m", "mmfuse.cli", "bench", *BENCH], cwd=folder, check=True,
+                               stdout=subprocess.PIPE, text=True)
         seconds = time.perf_counter() - started
+        counts = next(line for line in bench.stdout.splitlines() if "run(s) finished" in line)
         page = folder / "leaderboards" / "index.html"
-        figures = sorted(p.name for p in page.parent.glob("*.png"))
         RESULTS.mkdir(parents=True, exist_ok=True)
         seen = look(page, RESULTS / "report.png", folder / "report.pdf")
-        found = problems(seen, page, figures)
-        (RESULTS / "report_in_browser.md").write_text(report(seen, found, folder, seconds, page))
+        found = problems(seen, page)
+        (RESULTS / "report_in_browser.md").write_text(report(seen, found, f"{seconds:.0f} s: {counts}", page))
     print((RESULTS / "report_in_browser.md").read_text())
     return 1 if found else 0
 
