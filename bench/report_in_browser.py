@@ -13,6 +13,7 @@ and checks, on the page as the browser built it:
 - every board's title, marks (`td.best`) on every board, the legend, the metric notes and an
   `<img>` per figure file, each decoded (naturalWidth > 0);
 - a click on a column header sorts the measured rows; a link to a row's runs opens them;
+- the check itself sees a request and a console error (a copy of the page with both added);
 - the print stylesheet prints (Page.printToPDF; the PDF is kept in the bench folder as report.pdf).
 
 Keeps a screenshot of the top of the page in bench/results/report.png and writes what it saw to
@@ -200,6 +201,16 @@ def look(page: Path, screenshot: Path, printed: Path) -> dict[str, Any]:
             "pdf_pages": len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)), "pdf_bytes": len(pdf)}
 
 
+def canary(page: Path, folder: Path) -> bool:
+    """Whether the check sees what it looks for: a copy of the page with an image from the network
+    (a TEST-NET address) and a console error added must show both."""
+    copy = folder / "canary.html"
+    copy.write_text(page.read_text().replace(
+        "<main>", '<main><img src="http://192.0.2.1/canary.png" alt=""><script>console.error("canary")</script>', 1))
+    seen = look(copy, folder / "canary.png", folder / "canary.pdf")
+    return any("canary" in line for line in seen["console"]) and "http://192.0.2.1/canary.png" in foreign(seen, copy)
+
+
 def foreign(seen: dict[str, Any], page: Path) -> list[str]:
     """The requests the page made beyond its own file and its data: URIs."""
     return [url for url in seen["requests"] if url != page.resolve().as_uri() and not url.startswith("data:")]
@@ -234,7 +245,7 @@ def problems(seen: dict[str, Any], page: Path) -> list[str]:
     return found
 
 
-def report(seen: dict[str, Any], found: list[str], bench: str, page: Path) -> str:
+def report(seen: dict[str, Any], found: list[str], bench: str, page: Path, caught: bool) -> str:
     lines = [
         "# The report page in a real browser",
         "",
@@ -248,6 +259,7 @@ def report(seen: dict[str, Any], found: list[str], bench: str, page: Path) -> st
         + "".join(f"\n  - {line}" for line in seen["console"]),
         f"- network requests other than the page itself: **{len(foreign(seen, page))}** "
         f"(requests seen: {len(seen['requests'])}, the page's own file and its data: figures)",
+        f"- the same check on a copy of the page with a network image and a console error added caught both: {caught}",
         f"- legend: “{seen['legend']}”",
         "",
         "| board | measured rows | reported rows | bold (best) | underlined (tied) | figures (decoded) | rows with runs | significance line |",
@@ -289,7 +301,10 @@ def main() -> int:
         RESULTS.mkdir(parents=True, exist_ok=True)
         seen = look(page, RESULTS / "report.png", folder / "report.pdf")
         found = problems(seen, page)
-        (RESULTS / "report_in_browser.md").write_text(report(seen, found, f"{seconds:.0f} s: {counts}", page))
+        caught = canary(page, folder)
+        if not caught:
+            found.append("the check missed the network image or the console error added to a copy of the page")
+        (RESULTS / "report_in_browser.md").write_text(report(seen, found, f"{seconds:.0f} s: {counts}", page, caught))
     print((RESULTS / "report_in_browser.md").read_text())
     return 1 if found else 0
 
