@@ -130,6 +130,7 @@ def when(created: str) -> str:
 
 
 def section(number: int, board: Leaderboard, runs: dict[tuple[str, str, str], list[dict[str, Any]]], directory: Path) -> Section:
+    """Board ``number``: its measured rows with their runs, its reported rows apart, its figures."""
     rows: list[ReportRow] = []
     for index, line in board.table.iterrows():
         measured = bool(board.measured.iat[index])
