@@ -245,6 +245,10 @@ def problems(seen: dict[str, Any], page: Path) -> list[str]:
     return found
 
 
+def rounded(values: list[str]) -> list[str]:
+    return [f"{float(v):.1f}" if v else "–" for v in values]
+
+
 def report(seen: dict[str, Any], found: list[str], bench: str, page: Path, caught: bool) -> str:
     lines = [
         "# The report page in a real browser",
@@ -275,7 +279,7 @@ def report(seen: dict[str, Any], found: list[str], bench: str, page: Path, caugh
     lines += [
         "",
         f"- clicking the header {interaction['header']!r} of the first board sorted its measured rows "
-        f"{interaction['sort']}: {interaction['before']} → {interaction['after']}",
+        f"{interaction['sort']}: {rounded(interaction['before'])} → {rounded(interaction['after'])}",
         f"- clicking the first row's method opened its runs: {interaction['opened']}",
         f"- printed with the print stylesheet: {seen['pdf_pages']} page(s), {seen['pdf_bytes'] / 1024:.0f} KiB of PDF",
         "",
@@ -304,7 +308,7 @@ def main() -> int:
         caught = canary(page, folder)
         if not caught:
             found.append("the check missed the network image or the console error added to a copy of the page")
-        (RESULTS / "report_in_browser.md").write_text(report(seen, found, f"{seconds:.0f} s: {counts}", page, caught))
+        (RESULTS / "report_in_browser.md").write_text(report(seen, found, f"{seconds:.0f} s: {counts.rstrip('.')}", page, caught))
     print((RESULTS / "report_in_browser.md").read_text())
     return 1 if found else 0
 
