@@ -8,7 +8,10 @@ evaluations re-used them (a corrupted record names the run whose model.pt it eva
 train_seconds 0), the wall time, and per trained cell the primary metric under every condition.
 The figures `mmfuse bench` drew for the synthetic runs are copied to docs/figures/ for the README.
 
-    python bench/robustness_bench.py [--root ../shared/data/utkinect] [--keep DIR]
+    python bench/robustness_bench.py [--root ../shared/data/utkinect] [--keep DIR [--resume]]
+
+With `--resume` a kept folder's finished runs are skipped (mmfuse never reruns a finished run) and
+the wall time is the sum over the invocations that ran it, kept in the folder's `wall_seconds`.
 """
 from __future__ import annotations
 
@@ -31,14 +34,23 @@ RESULTS = REPO / "bench" / "results" / "robustness.md"
 FIGURES = REPO / "docs" / "figures"
 DEFAULT_ROOT = REPO / ".." / "shared" / "data" / "utkinect"
 EXPERIMENTS = ("r3d_robustness", "dagr_robustness")
+SHOWN = {  # the figures the README shows, one of each kind: experiment -> kinds
+    "r3d_robustness": ("robustness-noise", "spectra", "rank-gains", "rank-gain-under-noise"),
+    "dagr_robustness": ("robustness-frame_drop", "training-curves"),
+}
 
 
 def run_experiment(experiment: str, dataset: list[str], folder: Path) -> float:
+    """Run the experiment in ``folder``; the wall seconds of every invocation there, summed."""
     folder.mkdir(parents=True, exist_ok=True)
+    spent = folder / "wall_seconds"
+    before = float(spent.read_text()) if spent.is_file() else 0.0
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "mmfuse.cli", "bench", f"experiment={experiment}", *dataset],
                    cwd=folder, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    total = before + time.perf_counter() - started
+    spent.write_text(f"{total:.1f}")
+    return total
 
 
 def condition(record: dict) -> str:
@@ -54,10 +66,13 @@ def summarise(folder: Path, experiment: str, label: str, seconds: float) -> list
     reevaluated = [r for r in records if r.get("trained_in")]
     assert all((folder / r["trained_in"] / "model.pt").is_file() for r in reevaluated)
     assert all(r["train_seconds"] == 0 for r in reevaluated)
-    primary = records[0]["columns"][0]
+    keys = [c["key"] for c in records[0]["columns"]]
+    averaged = records[0]["task"] == "anticipation"  # as the figures: MoC averaged over every (α, β)
+    header = f"MoC averaged over {len(keys)} (α, β)" if averaged else records[0]["columns"][0]["header"]
     values: dict[tuple[str, str], list[float]] = defaultdict(list)
     for record in records:
-        values[(record.get("trained_cell") or record["cell"], condition(record))].append(record["metrics"][primary["key"]])
+        value = mean(record["metrics"][k] for k in keys) if averaged else record["metrics"][keys[0]]
+        values[(record.get("trained_cell") or record["cell"], condition(record))].append(value)
     cells = sorted({cell for cell, _ in values})
     conditions = ["clean", *sorted({c for _, c in values} - {"clean"})]
     short = {cell: cell if len(cell) < 40 else cell.split("[")[0] + "[…" + ",".join(
@@ -73,7 +88,7 @@ def summarise(folder: Path, experiment: str, label: str, seconds: float) -> list
         "train_seconds 0, each record naming the run whose model.pt it evaluated)",
         f"- figures drawn by the bench: {', '.join(figures) or 'none'}",
         "",
-        f"{primary['header']} (%), mean ± std over seeds:",
+        f"{header} (%), mean ± std over seeds:",
         "",
         "| cell | " + " | ".join(conditions) + " |",
         "|---|" + "---|" * len(conditions),
@@ -89,6 +104,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="UTKinect folder holding joints/")
     parser.add_argument("--keep", type=Path, help="keep the runs here (default: a temporary folder)")
+    parser.add_argument("--resume", action="store_true", help="with --keep: go on with the kept runs")
     args = parser.parse_args()
     root = args.root.resolve()
     datasets = [("synthetic_noisy (the experiments' default)", "synthetic", [])]
@@ -105,10 +121,11 @@ def main() -> None:
     ]
     with tempfile.TemporaryDirectory() as temporary:
         base = args.keep or Path(temporary)
-        for experiment in EXPERIMENTS:
-            for label, name, overrides in datasets:
+        for label, name, overrides in datasets:
+            for experiment in EXPERIMENTS:
                 folder = base / f"{experiment}-{name}"
-                shutil.rmtree(folder, ignore_errors=True)
+                if not (args.keep and args.resume):
+                    shutil.rmtree(folder, ignore_errors=True)
                 seconds = run_experiment(experiment, overrides, folder)
                 report += summarise(folder, experiment, label, seconds)
                 print("\n".join(report[-12:]), flush=True)
@@ -116,7 +133,8 @@ def main() -> None:
                     FIGURES.mkdir(parents=True, exist_ok=True)
                     for figure in (folder / "leaderboards").glob("*.png"):
                         kind = figure.stem.split("-anticipation-")[0].split("-segmentation-")[0]
-                        shutil.copy2(figure, FIGURES / f"{experiment}-{kind}.png")
+                        if kind in SHOWN[experiment]:
+                            shutil.copy2(figure, FIGURES / f"{experiment}-{kind}.png")
     RESULTS.write_text("\n".join(report))
     print(f"written {RESULTS}")
 

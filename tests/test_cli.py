@@ -115,9 +115,10 @@ def test_run_and_leaderboard_commands(tmp_path, tiny_paths, capsys):
     assert main(["run", "fusion=concat", "task=segmentation", *TINY, *tiny_paths]) == 0
     out_dir = tmp_path / "tables"
     assert main(["leaderboard", str(tmp_path / "runs"), "--out", str(out_dir)]) == 0
-    (csv_path,) = out_dir.glob("segmentation-*.csv")
-    csv = csv_path.read_text()
-    assert csv.splitlines()[0].startswith("task,dataset,method,accuracy_mean")
+    csv_path, seeds_path = sorted(out_dir.glob("segmentation-*.csv"))
+    assert csv_path.read_text().splitlines()[0].startswith("task,dataset,method,accuracy_mean")
+    assert seeds_path.name.endswith(".seeds.csv")
+    assert seeds_path.read_text().splitlines()[0] == "task,dataset,method,seed,metric,header,value,created,run"
     assert main(["leaderboard", str(tmp_path / "nothing")]) == 2
 
 

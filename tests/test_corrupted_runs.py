@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 import mmfuse.engine.trainer as trainer
@@ -39,6 +40,11 @@ def test_a_corrupted_cell_trains_its_clean_cell_once_and_reevaluates_its_model(t
         assert record["corruption"] == {"name": "noise", "modality": "m1", "level": float(cell.split("level=")[1].split(",")[0]), "seed": 0}
         assert record["hash"] != clean["hash"]
     assert clean["corruption"] == {"name": "none"} and clean["trained_in"] == ""
+    for record in runs.values():  # clean and corrupted runs keep each test video's scores, in one order
+        assert record["videos"] == clean["videos"] and len(clean["videos"]) == 3
+        assert record["per_video"].keys() == record["metrics"].keys()
+        assert all(len(scores) == 3 for scores in record["per_video"].values())
+        assert record["metrics"]["edit"] == pytest.approx(np.mean(record["per_video"]["edit"]))
     assert len(clean["train_curves"]["loss"]) == 3
     noisiest = runs["concat[corruption=noise,corruption.level=3.0,corruption.modality=m1]"]["effective_rank"]
     assert noisiest["m1"] != clean["effective_rank"]["m1"] and noisiest["m0"] == clean["effective_rank"]["m0"]

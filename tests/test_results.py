@@ -15,7 +15,9 @@ from mmfuse.results.aggregate import long_table, summary
 from mmfuse.results.baselines import ReportedRow
 from mmfuse.results.cells import cell_name, cell_params, config_hash, dataset_label
 from mmfuse.results.records import is_finished, load_records, write_json_atomic
-from mmfuse.results.render import Leaderboard, build_leaderboards, to_csv, to_html, to_latex, to_markdown, to_rich
+from mmfuse.results.render import (
+    Leaderboard, build_leaderboards, latex_escaped, to_csv, to_html, to_latex, to_markdown, to_rich, to_seeds_csv,
+)
 
 REFERENCE = {
     "seed": 1,
@@ -116,11 +118,11 @@ def terminal_body(board: Leaderboard) -> str:
     return "\n".join(line for line in console.file.getvalue().splitlines() if line.startswith("│"))
 
 
-BOLD = {  # each format's renderer and how it marks a bold cell
-    "markdown": (to_markdown, r"\*\*(.+?)\*\*"),
-    "latex": (to_latex, r"\\textbf\{(.+?)\}"),
-    "html": (to_html, r"<b>(.+?)</b>"),
-    "terminal": (terminal_body, "\x1b\\[1m(.+?)\x1b\\[0m"),
+MARKED = {  # each format's renderer and how it marks a best cell (bold) and a tied one (underlined)
+    "markdown": (to_markdown, r"\*\*(.+?)\*\*", r"<ins>(.+?)</ins>"),
+    "latex": (to_latex, r"\\textbf\{(.+?)\}", r"\\underline\{(.+?)\}"),
+    "html": (to_html, r"<b>(.+?)</b>", r"<u>(.+?)</u>"),
+    "terminal": (terminal_body, "\x1b\\[1m(.+?)\x1b\\[0m", "\x1b\\[4m(.+?)\x1b\\[0m"),
 }
 
 
@@ -128,7 +130,7 @@ def reported(method: str, **values: float) -> dict:
     return {("segmentation", "synthetic"): [ReportedRow(method, "Paper, Table 1", values, {})]}
 
 
-@pytest.mark.parametrize("fmt", sorted(BOLD))
+@pytest.mark.parametrize("fmt", sorted(MARKED))
 def test_every_format_bolds_the_best_measured_value_and_never_a_reported_one(fmt: str) -> None:
     """Acc lower-is-better, Edit higher-is-better; the reported row beats both and is never bold."""
     records = [record("a", 1, 12.0), record("b", 1, 30.0)]  # Acc 12.0 / 30.0, Edit 6.0 / 15.0
@@ -136,9 +138,57 @@ def test_every_format_bolds_the_best_measured_value_and_never_a_reported_one(fmt
         r["columns"][0]["higher_is_better"] = False
     (board,) = build_leaderboards(summary(long_table(records, reported("Paper", accuracy=1.0, edit=99.0))))
     assert (board.best("accuracy"), board.best("edit")) == (12.0, 15.0)
-    render, bold = BOLD[fmt]
+    render, bold, _ = MARKED[fmt]
     text = render(board)
     assert "99" in text and sorted(re.findall(bold, text)) == ["12.0", "15.0"]
+
+
+def scored_board() -> Leaderboard:
+    """Three cells over two seeds × 20 videos: ``a`` best, ``b`` 0.1 behind in per-video noise (tied),
+    ``c`` 10 behind (not), and a reported row that beats them all."""
+    rng = np.random.default_rng(5)
+    base = rng.normal(80.0, 5.0, size=(2, 20))
+    records = []
+    for cell, offset, noise in (("a", 1.0, 0.0), ("b", 0.9, 2.0), ("c", -10.0, 0.0)):
+        for k, seed in enumerate((1, 2)):
+            scores = base[k] + offset + rng.normal(0.0, noise, size=20)
+            runs = record(cell, seed, float(scores.mean()))
+            runs.update(per_video={"accuracy": list(scores), "edit": list(scores / 2)}, videos=[f"v{j}" for j in range(20)])
+            records.append(runs)
+    long = long_table(records, reported("Paper", accuracy=99.0, edit=99.0))
+    (board,) = build_leaderboards(summary(long), long)
+    return board
+
+
+@pytest.mark.parametrize("fmt", sorted(MARKED))
+def test_every_format_marks_the_best_and_the_tied_and_says_by_which_test(fmt: str) -> None:
+    board = scored_board()
+    render, bold, underlined = MARKED[fmt]
+    text = render(board).replace("$\\pm$", "±")
+    shown = {method: [board.cell_text(i, key) for key in ("accuracy", "edit")] for i, method in board.table.method.items()}
+    assert re.findall(bold, text) == shown["a"] and re.findall(underlined, text) == shown["b"]
+    text = terminal(board) if fmt == "terminal" else text  # with its caption
+    text = re.sub(r"\} \\\\\s*\\multicolumn\{\d+\}\{l\}\{\\footnotesize ", " ", text)  # LaTeX: note rows joined
+    line = " ".join(text.replace("$\\alpha$", "α").replace("$\\times$", "×").split())
+    assert "paired sign-flip permutation test over seeds × test videos, two-sided, α = 0.05" in line and "40 pairs" in line
+
+
+def test_csv_marks_each_column_and_keeps_full_precision() -> None:
+    board = scored_board()
+    csv = pd.read_csv(io.StringIO(to_csv(board)), keep_default_na=False)
+    assert csv.accuracy_mark.tolist() == ["best", "tied", "", ""] and csv.edit_mark.tolist() == ["best", "tied", "", ""]
+    assert csv.accuracy_mean.tolist()[:3] == board.table.accuracy_mean.tolist()[:3]  # every digit
+
+
+def test_the_long_csv_has_every_run_and_metric_at_full_precision() -> None:
+    records = [record("a", 1, 80.123456789012345), record("a", 2, 70.0), record("b", 1, 1 / 3)]
+    long = long_table(records, reported("Paper", accuracy=99.0))
+    (board,) = build_leaderboards(summary(long), long)
+    seeds = pd.read_csv(io.StringIO(to_seeds_csv(board)))
+    assert list(seeds.columns) == ["task", "dataset", "method", "seed", "metric", "header", "value", "created", "run"]
+    assert len(seeds) == 6 and set(seeds.method) == {"a", "b"}  # runs × metrics; reported rows are not runs
+    values = seeds.set_index(["method", "seed", "metric"]).value
+    assert values[("a", 1, "accuracy")] == 80.123456789012345 and values[("b", 1, "edit")] == 1 / 6
 
 
 def test_latex_escapes_every_special_character_of_names_and_headers():
@@ -151,6 +201,8 @@ def test_latex_escapes_every_special_character_of_names_and_headers():
     assert lines[2] == r"method & source & Acc\_\% & Edit & n \\"
     assert lines[4].startswith(escaped + " & measured & ")
     assert lines[6].startswith(escaped + "! & reported (Paper, Table 1) & 60 & ")
+    assert lines[6].endswith(r"& -- \\")  # a reported row has no seeds: an en dash, as LaTeX writes it
+    assert latex_escaped(f"segmentation on synthetic[label={name}]") == rf"segmentation on synthetic[label={escaped}]"
 
 
 def test_reported_rows_are_rows_of_the_long_table_never_mixed_with_measured_ones():
@@ -244,13 +296,16 @@ def test_every_format_names_its_metric(task: str, render: Callable[[Leaderboard]
 @pytest.mark.parametrize("task", ["anticipation", "segmentation"])
 def test_csv_headers_are_the_metric_keys_at_full_precision(task: str) -> None:
     """CSV has no caption: each value column is headed by its metric key (moc_*, accuracy, edit, f1@k)."""
-    csv = pd.read_csv(io.StringIO(to_csv(task_board(task))))
+    csv = pd.read_csv(io.StringIO(to_csv(task_board(task))), keep_default_na=False)
     keys = [c["key"] for c in TASK_COLUMNS[task]]
-    assert list(csv.columns) == ["task", "dataset", "method", *(f"{k}_mean" for k in keys), *(f"{k}_std" for k in keys), "n"]
+    assert list(csv.columns) == [
+        "task", "dataset", "method", *(f"{k}_mean" for k in keys), *(f"{k}_std" for k in keys), "n",
+        *(f"{k}_mark" for k in keys),
+    ]
     assert task != "anticipation" or all(k.startswith("moc_") for k in keys)
-    assert csv.loc[csv.method == "concat", "edit_std" if task == "segmentation" else "moc_obs20_pred10_std"].item() == (
-        pytest.approx(np.std([51.0, 60.0], ddof=1), abs=1e-4)
-    )
+    key = "edit" if task == "segmentation" else "moc_obs20_pred10"
+    assert csv.loc[csv.method == "concat", f"{key}_std"].item() == np.std([51.0, 60.0], ddof=1)  # never rounded
+    assert csv[f"{key}_mark"].tolist() == ["best", "best"]  # the two cells score alike
 
 
 def test_terminal_board_folds_long_cell_names_and_keeps_every_number_whole():

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from mmfuse.data.video import Video
+from mmfuse.metrics.functional import frame_accuracy
 from mmfuse.models.backbone import build_backbone
 from mmfuse.registry import create_dataset, create_task, list_tasks
 from mmfuse.tasks.anticipation import decode, expand_transcript, observe, transcript
@@ -57,10 +58,49 @@ def test_task_contract(name, temporal, data):
     assert [target.tolist() for _, target in pairs] == [v.labels.tolist() for v in test]  # every video, in order
     metrics = task.evaluate(
         model, test, MODALITIES, num_classes=dataset.num_classes, background=[], max_len=32, batch_size=4, device=cpu
-    )
+    ).metrics
     assert list(metrics) == [c.key for c in task.columns]
     assert all(0.0 <= v <= 100.0 and np.isfinite(v) for v in metrics.values())
     assert len({c.header for c in task.columns}) == len(task.columns)
+
+
+@pytest.mark.parametrize("name", list_tasks())
+def test_evaluation_scores_every_video_alone_and_pools_the_same_totals(name, data):
+    """Per-video scores are the task's metric on each video alone; the board's metrics stay those of
+    one metric fed every video (``forward`` adds each video's statistics to the running sums)."""
+    dataset, _, test = data
+    task = create_task(name)
+    model = model_for(task, dataset).eval()
+    cpu = torch.device("cpu")
+    scores = task.evaluate(model, test, MODALITIES, num_classes=dataset.num_classes, background=[1], max_len=32,
+                           batch_size=4, device=cpu)
+    pairs = list(task.predictions(model, test, MODALITIES, max_len=32, batch_size=4, device=cpu))
+    pooled = task.metric(dataset.num_classes, [1])
+    for prediction, target in pairs:
+        pooled.update(prediction, target)
+    assert scores.metrics == {key: float(value) for key, value in pooled.compute().items()}
+    assert scores.videos == [video.name for video in test]
+    assert list(scores.per_video) == list(scores.metrics)
+    for v, (prediction, target) in enumerate(pairs):
+        alone = task.metric(dataset.num_classes, [1])
+        alone.update(prediction, target)
+        assert {key: values[v] for key, values in scores.per_video.items()} == {
+            key: float(value) for key, value in alone.compute().items()
+        }
+
+
+def test_segmentation_per_video_scores_average_to_edit_and_weight_to_accuracy(data):
+    """Edit is the mean of its per-video scores; pooled accuracy is their frame-weighted mean."""
+    dataset, _, test = data
+    task = create_task("segmentation")
+    model = model_for(task, dataset).eval()
+    scores = task.evaluate(model, test, MODALITIES, num_classes=dataset.num_classes, background=[], max_len=32,
+                           batch_size=4, device=torch.device("cpu"))
+    assert scores.metrics["edit"] == pytest.approx(np.mean(scores.per_video["edit"]), abs=1e-12)
+    frames = [video.num_frames for video in test]
+    assert scores.metrics["accuracy"] == pytest.approx(np.average(scores.per_video["accuracy"], weights=frames))
+    pairs = task.predictions(model, test, MODALITIES, max_len=32, batch_size=4, device=torch.device("cpu"))
+    assert scores.per_video["accuracy"] == [frame_accuracy(p, t) for p, t in pairs]
 
 
 def test_transcript_and_expansion_round_trip():

@@ -299,6 +299,8 @@ def recorded(
         trained_in=str(trained_in or ""),
         train_curves=outcome.train_curves,
         representation=outcome.representation,
+        per_video=outcome.per_video,
+        videos=outcome.videos,
     )
     record.write(cell.run_dir)
     shown = escape("  ".join(f"{c.header} {outcome.metrics[c.key]:.1f}" for c in task.columns[:4]))

@@ -22,7 +22,7 @@ from mmfuse.engine.seeding import seed_everything
 from mmfuse.errors import MmfuseError
 from mmfuse.models.backbone import build_backbone
 from mmfuse.registry import create_regularizer
-from mmfuse.tasks.base import Task, TaskModel
+from mmfuse.tasks.base import Evaluation, Task, TaskModel
 
 PREFETCH = 2  # training batches built ahead in a background thread (engine.prefetch)
 MODEL_FILE = "model.pt"  # the trained weights in a run directory, loaded again by corrupted evaluations
@@ -60,6 +60,8 @@ class RunOutcome:
     train_logs: dict[str, float] = field(default_factory=dict)  # loss terms, mean over the last epoch
     train_curves: dict[str, list[float]] = field(default_factory=dict)  # loss and each term, mean per epoch
     representation: dict[str, Any] = field(default_factory=dict)  # collapse diagnostics (analysis.representations)
+    per_video: dict[str, list[float]] = field(default_factory=dict)  # metric -> each test video's score (tasks.base.Evaluation)
+    videos: list[str] = field(default_factory=list)  # the test videos' names, in the order of ``per_video``
 
 
 @dataclass(frozen=True)
@@ -142,13 +144,15 @@ def train_and_evaluate(
                 curves.setdefault(key, []).append(float(np.mean(values)))
     train_seconds = time.perf_counter() - started
 
-    metrics, erank, representation, eval_seconds = evaluate(
+    scores, erank, representation, eval_seconds = evaluate(
         model, dataset, test_videos, task, spec, budget.eval_batch_size, device
     )
     if run_dir is not None:
         torch.save(model.state_dict(), run_dir / MODEL_FILE)
     return RunOutcome(
-        metrics=metrics,
+        metrics=scores.metrics,
+        per_video=scores.per_video,
+        videos=scores.videos,
         effective_rank=erank,
         parameters=sum(p.numel() for p in model.parameters()),
         peak_memory_mb=memory.mb(),
@@ -185,9 +189,11 @@ def evaluate_saved(
             f"It was saved by another version of mmfuse or another config; delete {model_path.parent} to train it again."
         ) from None
     model.to(device)
-    metrics, erank, representation, eval_seconds = evaluate(model, dataset, test_videos, task, spec, eval_batch_size, device)
+    scores, erank, representation, eval_seconds = evaluate(model, dataset, test_videos, task, spec, eval_batch_size, device)
     return RunOutcome(
-        metrics=metrics,
+        metrics=scores.metrics,
+        per_video=scores.per_video,
+        videos=scores.videos,
         effective_rank=erank,
         parameters=sum(p.numel() for p in model.parameters()),
         peak_memory_mb=memory.mb(),
@@ -206,14 +212,14 @@ def evaluate(
     spec: ModelSpec,
     batch_size: int,
     device: torch.device,
-) -> tuple[dict[str, float], dict[str, float], dict[str, Any], float]:
-    """The task's metrics, the representations' effective ranks and collapse diagnostics
+) -> tuple[Evaluation, dict[str, float], dict[str, Any], float]:
+    """The task's scores (per video too), the representations' effective ranks and collapse diagnostics
     (``measure_representations``) over ``test_videos``, and the seconds it took."""
     model.eval()
     started = time.perf_counter()
     used = list(model.backbone.fuser.modalities)
     background = [dataset.classes.index(name) for name in dataset.background]
-    metrics = task.evaluate(
+    scores = task.evaluate(
         model,
         test_videos,
         used,
@@ -224,7 +230,7 @@ def evaluate(
         device=device,
     )
     erank, representation = measure_representations(model, test_videos, used, batch_size, device)
-    return metrics, erank, representation, time.perf_counter() - started
+    return scores, erank, representation, time.perf_counter() - started
 
 
 def _progress() -> Progress:

@@ -11,7 +11,10 @@ The long table has one row per run × metric and one per reported row × metric:
 - ``header``, ``higher_is_better``, ``column``: how the board of (task, dataset) shows the metric, as
   its newest record declares it; ``column`` is the position, NaN for a metric the board leaves out;
 - ``order``: a reported row's place among the published rows (their order in ``baselines/``); NaN for runs;
-- ``created``, ``run``: a run's creation time and directory; empty for a reported row.
+- ``created``, ``run``: a run's creation time and directory; empty for a reported row;
+- ``videos``, ``per_video``: a run's test videos (names, in split order) and the metric's score on
+  each alone (tuples; ``records.RunRecord.per_video``), which the leaderboards' paired tests use;
+  empty for a reported row and for a record written before mmfuse kept them.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
 MEASURED = "measured"
 LONG_COLUMNS = [
     "task", "dataset", "source", "cell", "seed", "metric", "value", "std",
-    "header", "higher_is_better", "column", "order", "created", "run",
+    "header", "higher_is_better", "column", "order", "created", "run", "videos", "per_video",
 ]
 SPEC_COLUMNS = ["header", "higher_is_better", "column"]
 SUMMARY_COLUMNS = ["task", "dataset", "source", "cell", "metric", "mean", "std", "n", *SPEC_COLUMNS, "order"]
@@ -60,6 +63,8 @@ def _measured_rows(records: Sequence[dict[str, Any]]) -> pd.DataFrame:
             "order": math.nan,
             "created": r.get("created", ""),
             "run": r.get("path", ""),
+            "videos": tuple(r.get("videos", ())),
+            "per_video": tuple(float(v) for v in r.get("per_video", {}).get(metric, ())),
         }
         for r in records
         for metric, value in r["metrics"].items()
@@ -87,6 +92,8 @@ def _reported_rows(reported: Mapping[tuple[str, str], Sequence[ReportedRow]]) ->
             "order": float(order),
             "created": "",
             "run": "",
+            "videos": (),
+            "per_video": (),
         }
         for order, ((task, dataset), row) in enumerate(listed)
         for metric, value in row.values.items()

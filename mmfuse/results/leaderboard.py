@@ -43,7 +43,8 @@ def leaderboards_of(records: Sequence[dict[str, Any]], baselines: Sequence[Repor
     if not records:
         return []
     shown = as_shown(records)
-    return build_leaderboards(summary(long_table(shown, reported_rows(shown, baselines))))
+    long = long_table(shown, reported_rows(shown, baselines))
+    return build_leaderboards(summary(long), long)
 
 
 def as_shown(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -119,5 +120,5 @@ def publish(boards: list[Leaderboard], directory: Path, console: Console | None 
     print_leaderboards(boards, console)
     written = write_leaderboards(boards, directory)
     if written:
-        console.print(escape(f"Leaderboards written to {directory}/ ({', '.join(sorted({p.stem for p in written}))})"))
+        console.print(escape(f"Leaderboards written to {directory}/ ({', '.join(sorted({b.slug for b in boards}))})"))
     return written

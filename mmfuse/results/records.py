@@ -115,6 +115,11 @@ class RunRecord:
     trained_in: str = ""  # a corrupted run: the run directory whose model.pt it evaluated (nothing retrained)
     representation: dict[str, Any] = field(default_factory=dict)  # spectra, rank gains, angles, drift
     train_curves: dict[str, list[float]] = field(default_factory=dict)  # loss and each term, mean per epoch
+    # metric key -> each test video's score alone, in percent, in the order of ``videos`` (the test
+    # split's names); the paired tests behind the leaderboards' marks use them. Edit's board value
+    # is their mean; accuracy, F1 and MoC pool counts over videos instead (tasks.base.Evaluation)
+    per_video: dict[str, list[float]] = field(default_factory=dict)
+    videos: list[str] = field(default_factory=list)
 
     def write(self, run_dir: Path) -> None:
         """Write ``result.json`` into ``run_dir`` atomically: from then on the run counts as finished."""

@@ -1,7 +1,8 @@
 """Every leaderboard rendering (terminal, Markdown, CSV, LaTeX, HTML) from the summary of the long table alone."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,19 +15,24 @@ from rich.table import Table
 from tabulate import tabulate
 
 from mmfuse.metrics.columns import Column
-from mmfuse.results.aggregate import MEASURED
+from mmfuse.results.aggregate import LONG_COLUMNS, MEASURED
 from mmfuse.results.metric_notes import metric_notes
+from mmfuse.results.significance import BEST, TIED, board_marks
 
 
 @dataclass(frozen=True)
 class Row:
-    """One rendered row: text of each value column and whether it is the column's best."""
+    """One rendered row: text of each value column and its mark (``Leaderboard.mark``)."""
 
     method: str
     source: str  # "measured" or "reported (<paper>, Table <n>)"
     values: list[str]
-    bold: list[bool]
+    marks: list[str]
     n: str
+
+
+def _no_runs() -> pd.DataFrame:
+    return pd.DataFrame(columns=LONG_COLUMNS)
 
 
 @dataclass
@@ -37,13 +43,27 @@ class Leaderboard:
     this setting (as listed in ``baselines/``), marked in a ``source`` column that appears only
     when there are any; they never count for the best. Its columns: ``method``, ``source``,
     ``<key>_mean`` and ``<key>_std`` of every column, ``n`` (seeds; missing for a reported row).
+    ``runs`` holds the board's measured rows of the long table (one per run × metric, with each
+    run's per-video scores), from which the marks are set: the best mean of each column and every
+    row not significantly different from it (``mmfuse.results.significance``), as ``significance``
+    says under every rendering.
     """
 
     task: str
     dataset: str
     columns: list[Column]
     table: pd.DataFrame
-    significance: str = ""  # one line naming the test behind the marks; printed under the table
+    runs: pd.DataFrame = field(default_factory=_no_runs)
+    marks: dict[tuple[int, str], str] = field(init=False)
+    significance: str = field(init=False)  # one line: what the marks mean, by which test
+
+    def __post_init__(self) -> None:
+        self.marks, self.significance = board_marks(self.table, self.columns, self.runs)
+
+    def mark(self, index: int, key: str) -> str:
+        """``"best"``, ``"tied"`` (not significantly different from the best) or ``""`` for a row
+        index of ``table`` and a column key; a reported row is never marked."""
+        return self.marks.get((index, key), "")
 
     @property
     def title(self) -> str:
@@ -70,12 +90,6 @@ class Leaderboard:
         spec = next(c for c in self.columns if c.key == key)
         return column.max() if spec.higher_is_better else column.min()
 
-    def mark(self, index: int, key: str) -> str:
-        """``"best"`` where row ``index`` of ``table`` is measured and holds the best mean of column ``key``, else ``""``."""
-        if not self.measured.iat[index] or pd.isna(self.table.at[index, f"{key}_mean"]):
-            return ""
-        return "best" if self.table.at[index, f"{key}_mean"] == self.best(key) else ""
-
     def cell_text(self, index: int, key: str) -> str:
         """A measured mean ± std to one decimal; a published value as the paper prints it
         (trailing zeros aside), with its std if given."""
@@ -86,14 +100,13 @@ class Leaderboard:
         return number.format(mean) if pd.isna(std) else f"{number.format(mean)} ± {number.format(std)}"
 
     def table_rows(self) -> list[Row]:
-        """Measured rows (best of each column flagged), then reported rows (never flagged)."""
-        best = {c.key: self.best(c.key) for c in self.columns}
+        """Measured rows (marked), then reported rows (never marked)."""
         return [
             Row(
                 line.method,
                 line.source,
                 [self.cell_text(index, c.key) for c in self.columns],
-                [bool(measured and self.table.at[index, f"{c.key}_mean"] == best[c.key]) for c in self.columns],
+                [self.mark(index, c.key) for c in self.columns],
                 str(int(line.n)) if measured else "–",
             )
             for (index, line), measured in zip(self.table.iterrows(), self.measured)
@@ -120,7 +133,7 @@ class Leaderboard:
         """Said under every rendering that has reported rows."""
         if not self.has_reported:
             return ""
-        return "; rows marked reported are published numbers as the paper prints them, never bold"
+        return "; rows marked reported are published numbers as the paper prints them, never marked"
 
 
 def _board_rows(part: pd.DataFrame, keys: list[str], by: str) -> pd.DataFrame:
@@ -142,9 +155,12 @@ def _board_rows(part: pd.DataFrame, keys: list[str], by: str) -> pd.DataFrame:
     )
 
 
-def build_leaderboards(summary: pd.DataFrame) -> list[Leaderboard]:
+def build_leaderboards(summary: pd.DataFrame, long: pd.DataFrame | None = None) -> list[Leaderboard]:
     """One board per (task, dataset) with measured rows, its columns as the summary declares them;
-    reported rows that share no column with a board are left out."""
+    reported rows that share no column with a board are left out. ``long`` is the long table the
+    summary came from: its runs' per-video scores set the marks (without it, only the best is)."""
+    long = _no_runs() if long is None else long
+    runs = long[long["source"] == MEASURED]
     boards = []
     for (task, dataset), part in summary.groupby(["task", "dataset"], sort=True):
         measured = part[part["source"] == MEASURED]
@@ -161,25 +177,31 @@ def build_leaderboards(summary: pd.DataFrame) -> list[Leaderboard]:
             ],
             ignore_index=True,
         )
-        boards.append(Leaderboard(task, dataset, columns, table.astype({"n": "Int64"})))
+        mine = runs[(runs["task"] == task) & (runs["dataset"] == dataset)].reset_index(drop=True)
+        boards.append(Leaderboard(task, dataset, columns, table.astype({"n": "Int64"}), mine))
     return boards
+
+
+_MARKDOWN = {BEST: "**{}**", TIED: "<ins>{}</ins>", "": "{}"}  # GitHub keeps <ins> (underlined), drops <u>
 
 
 def to_markdown(board: Leaderboard) -> str:
     rows = [
-        [*board.labels(row), *(f"**{text}**" if bold else text for text, bold in zip(row.values, row.bold)), row.n]
+        [*board.labels(row), *(_MARKDOWN[mark].format(text) for text, mark in zip(row.values, row.marks)), row.n]
         for row in board.table_rows()
     ]
     body = tabulate(rows, headers=board.headers(), tablefmt="github", disable_numparse=True)
     notes = "".join(f"{note}. " for note in board.metric_notes).rstrip()
     return (
         f"### {board.title}\n\nmean ± std over seeds (n seeds); metrics in percent{board.reported_note}\n\n"
-        f"{body}\n\n{notes}\n"
+        f"{body}\n\n{board.significance}.\n\n{notes}\n"
     )
 
 
 def to_csv(board: Leaderboard) -> str:
-    """Full-precision numbers; with reported rows, a ``source`` column and an empty ``n`` for them.
+    """Full-precision numbers (each float as Python prints it, never rounded); with reported rows, a
+    ``source`` column and an empty ``n`` for them; ``<key>_mark`` of each column: ``best``, ``tied``
+    or empty (``Leaderboard.mark``).
 
     CSV has no caption: its headers are the metric keys (``moc_obs20_pred10_mean``, ``accuracy_mean``,
     ``edit_std``, ``f1@10_mean`` …), which name the metric and are those of run records and
@@ -188,10 +210,20 @@ def to_csv(board: Leaderboard) -> str:
     frame = board.table.drop(columns=[] if board.has_reported else ["source"])
     frame.insert(0, "dataset", board.dataset)
     frame.insert(0, "task", board.task)
-    return frame.to_csv(index=False, float_format="%.4f")
+    for c in board.columns:
+        frame[f"{c.key}_mark"] = [board.mark(index, c.key) for index in board.table.index]
+    return frame.to_csv(index=False)
 
 
-_LATEX_SYMBOLS = {"±": r"$\pm$", "α": r"$\alpha$", "β": r"$\beta$", "≥": r"$\geq$"}
+def to_seeds_csv(board: Leaderboard) -> str:
+    """Every measured value of the board, one row per run × metric at full precision: ``task``,
+    ``dataset``, ``method`` (the cell), ``seed``, ``metric`` (its key), ``header``, ``value`` (percent),
+    ``created`` and ``run`` (the run's directory), from the long table."""
+    frame = board.runs.rename(columns={"cell": "method"})
+    return frame[["task", "dataset", "method", "seed", "metric", "header", "value", "created", "run"]].to_csv(index=False)
+
+
+_LATEX_SYMBOLS = {"±": r"$\pm$", "α": r"$\alpha$", "β": r"$\beta$", "≥": r"$\geq$", "×": r"$\times$", "–": "--"}
 
 
 def _latex_symbols(text: str) -> str:
@@ -207,32 +239,49 @@ def _latex(frame: pd.DataFrame) -> Styler:
     return styler.format_index(_latex_symbols, escape="latex", axis=1)
 
 
+def latex_escaped(text: str) -> str:
+    """``text`` escaped as every table cell is (e.g. a board's title for the caption of its float)."""
+    tabular = _latex(pd.DataFrame([[text]])).hide(axis="columns").to_latex()
+    return tabular.splitlines()[1].removesuffix(r" \\")
+
+
 def to_latex(board: Leaderboard) -> str:
     """A booktabs ``tabular`` to ``\\input`` in a float; the best measured mean of each column in bold,
-    reported rows below a rule, and what each metric is in note rows under the bottom rule (a
-    bare tabular cannot hold ``\\caption``)."""
+    those not significantly different from it underlined, reported rows below a rule, and what each
+    metric is and how the marks were set in note rows under the bottom rule (a bare tabular cannot
+    hold ``\\caption``)."""
     width = len(board.headers())
     rows = board.table_rows()
-    bold = np.array([[False] * len(board.labels(row)) + row.bold + [False] for row in rows], dtype=bool)
+    marks = np.array([[""] * len(board.labels(row)) + row.marks + [""] for row in rows], dtype=object)
+    styles = {BEST: "textbf: --rwrap;", TIED: "underline: --rwrap;", "": ""}
     body = _latex(pd.DataFrame(board.rows(), columns=board.headers())).apply(
-        lambda _: np.where(bold, "textbf: --rwrap;", ""), axis=None
+        lambda _: np.vectorize(styles.__getitem__, otypes=[object])(marks), axis=None
     )
     column_format = "l" + "l" * board.has_reported + "c" * len(board.columns) + "c"
     lines = body.to_latex(hrules=True, column_format=column_format).splitlines()
     if board.has_reported:  # after \begin{tabular}, \toprule, the header, \midrule and the measured rows
         lines.insert(4 + int(board.measured.sum()), r"\midrule")
     note_style = f"multicolumn: {{{width}}}{{l}}--rwrap; footnotesize: --nowrap;"
-    notes = _latex(pd.DataFrame({"note": board.metric_notes})).hide(axis="columns").map(lambda _: note_style)
+    notes = _latex(pd.DataFrame({"note": [*board.metric_notes, *_latex_lines(board.significance)]}))
+    notes = notes.hide(axis="columns").map(lambda _: note_style)
     note_lines = notes.to_latex().splitlines()[1:-1]  # inside the notes' own \begin{tabular} ... \end{tabular}
     return "\n".join([*lines[:-1], *note_lines, lines[-1]]) + "\n"
 
 
+def _latex_lines(line: str, width: int = 72) -> list[str]:
+    """A long note as note rows of a tabular (an ``l`` column never wraps, it widens the table): its
+    words before the parenthesis, then the parenthesis, each wrapped at ``width`` characters."""
+    head, _, tail = line.partition(" (")
+    parts = [head, f"({tail}"] if tail else [line]
+    return [row for part in parts for row in textwrap.wrap(part, width, break_on_hyphens=False)]
+
+
 _HTML = Environment(autoescape=True).from_string(
     """<table class="mmfuse-leaderboard">
-<caption>{{ board.title }} (mean ± std over seeds, n seeds{{ board.reported_note }}){% for note in board.metric_notes %}<br>{{ note }}{% endfor %}</caption>
+<caption>{{ board.title }} (mean ± std over seeds, n seeds{{ board.reported_note }}){% for note in board.metric_notes %}<br>{{ note }}{% endfor %}<br>{{ board.significance }}</caption>
 <thead><tr>{% for h in board.headers() %}<th>{{ h }}</th>{% endfor %}</tr></thead>
 <tbody>
-{% for row in board.table_rows() %}<tr{% if board.has_reported %} class="{{ 'measured' if row.source == 'measured' else 'reported' }}"{% endif %}><td>{{ row.method }}</td>{% if board.has_reported %}<td>{{ row.source }}</td>{% endif %}{% for text, bold in zip(row.values, row.bold) %}<td>{% if bold %}<b>{{ text }}</b>{% else %}{{ text }}{% endif %}</td>{% endfor %}<td>{{ row.n }}</td></tr>
+{% for row in board.table_rows() %}<tr{% if board.has_reported %} class="{{ 'measured' if row.source == 'measured' else 'reported' }}"{% endif %}><td>{{ row.method }}</td>{% if board.has_reported %}<td>{{ row.source }}</td>{% endif %}{% for text, mark in zip(row.values, row.marks) %}<td>{% if mark == "best" %}<b>{{ text }}</b>{% elif mark == "tied" %}<u>{{ text }}</u>{% else %}{{ text }}{% endif %}</td>{% endfor %}<td>{{ row.n }}</td></tr>
 {% endfor %}</tbody>
 </table>
 """
@@ -243,8 +292,11 @@ def to_html(board: Leaderboard) -> str:
     return _HTML.render(board=board, zip=zip)
 
 
+_RICH = {BEST: "[bold]{}[/bold]", TIED: "[underline]{}[/underline]", "": "{}"}
+
+
 def to_rich(board: Leaderboard) -> Table:
-    caption = "\n".join([*board.metric_notes, f"mean ± std over seeds; n = seeds{board.reported_note}"])
+    caption = "\n".join([*board.metric_notes, f"mean ± std over seeds; n = seeds{board.reported_note}", board.significance])
     table = Table(title=escape(board.title), caption=escape(caption))
     for header in board.headers():
         if header == "method":  # a long cell name folds onto more lines; numbers never shrink
@@ -257,12 +309,12 @@ def to_rich(board: Leaderboard) -> Table:
     for index, row in enumerate(board.table_rows()):
         if board.has_reported and index == measured:
             table.add_section()
-        values = [f"[bold]{text}[/bold]" if bold else text for text, bold in zip(row.values, row.bold)]
+        values = [_RICH[mark].format(text) for text, mark in zip(row.values, row.marks)]
         table.add_row(*map(escape, board.labels(row)), *values, row.n)
     return table
 
 
-RENDERERS = {"md": to_markdown, "csv": to_csv, "tex": to_latex, "html": to_html}
+RENDERERS = {"md": to_markdown, "csv": to_csv, "seeds.csv": to_seeds_csv, "tex": to_latex, "html": to_html}
 
 
 def write_leaderboards(boards: list[Leaderboard], directory: Path) -> list[Path]:

@@ -119,6 +119,24 @@ class TaskModel(nn.Module):
         return self.backbone(feats, mask)
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """A task's scores over the test videos: ``metrics`` as the leaderboard shows them, and
+    ``per_video[key][v]`` the same metric computed on video ``v`` alone (``videos[v]`` its name),
+    in percent, for the paired tests of ``mmfuse.results.significance``.
+
+    Only where a metric is a mean over videos (Edit) is the board's value the mean of its per-video
+    scores. Frame accuracy pools the frames of every video, F1@k sums TP/FP/FN over videos and MoC
+    sums each class's frames over videos before averaging over classes: for them the per-video
+    score is the metric of one video (its accuracy, its F1, its MoC over the classes it holds), and
+    the board's value stays the pooled one.
+    """
+
+    metrics: dict[str, float]
+    per_video: dict[str, list[float]]
+    videos: list[str]
+
+
 class Task(ABC):
     """Owns sampling, heads, losses, decoding and metrics of one protocol.
 
@@ -180,11 +198,18 @@ class Task(ABC):
         max_len: int,
         batch_size: int,
         device: torch.device,
-    ) -> dict[str, float]:
-        """Metrics (percent) over ``videos`` at the full frame rate, keyed as ``columns``."""
+    ) -> Evaluation:
+        """Metrics (percent) over ``videos`` at the full frame rate, keyed as ``columns``, and each
+        column's score of every video alone (:class:`Evaluation`)."""
         metric = self.metric(num_classes, background)
+        per_video: dict[str, list[float]] = {}
         for prediction, target in self.predictions(
             model, videos, modalities, max_len=max_len, batch_size=batch_size, device=device
         ):
-            metric.update(prediction, target)
-        return {key: float(value) for key, value in metric.compute().items()}
+            # torchmetrics' forward: this video's scores from its own statistics, which are then
+            # added to the running sums (in video order, so the totals are those of ``update``)
+            for key, value in metric(prediction, target).items():
+                per_video.setdefault(key, []).append(float(value))
+        metrics = {key: float(value) for key, value in metric.compute().items()}
+        return Evaluation(metrics, {key: per_video.get(key, []) for key in metrics}, [video.name for video in videos])
+
