@@ -71,7 +71,7 @@ print(len(load_baselines()))
 
 def test_configs_and_baselines_ship_in_the_wheel(tmp_path):
     """A wheel built from a copy of the tree (no symlinks in an installed package) holds every
-    module, every config and the published baselines: load them from the unpacked wheel alone."""
+    module, every config, the report template and the published baselines: load them from the unpacked wheel alone."""
     root = Path(__file__).resolve().parents[1]
     source = tmp_path / "source"
     kept = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True).stdout.split()
@@ -84,10 +84,10 @@ def test_configs_and_baselines_ship_in_the_wheel(tmp_path):
     with zipfile.ZipFile(next((tmp_path / "dist").glob("mmfuse-*.whl"))) as wheel:
         wheel.extractall(installed)
     assert not any(p.is_symlink() for p in installed.rglob("*"))
-    packaged = {str(p.relative_to(installed)) for p in (installed / "mmfuse").rglob("*") if p.suffix in (".py", ".yaml")}
+    packaged = {str(p.relative_to(installed)) for p in (installed / "mmfuse").rglob("*") if p.suffix in (".py", ".yaml", ".j2")}
     tracked = {name.replace("configs/", "mmfuse/configs/", 1).replace("baselines/", "mmfuse/baselines/", 1)
                for name in kept if name.startswith(("mmfuse/", "configs/", "baselines/"))}
-    assert packaged == {name for name in tracked if name.endswith((".py", ".yaml"))}
+    assert packaged == {name for name in tracked if name.endswith((".py", ".yaml", ".j2"))}
     env = {**os.environ, "PYTHONPATH": str(installed)}
     check = subprocess.run(
         [sys.executable, "-c", WHEEL_CHECK, str(installed)], cwd=tmp_path, env=env, capture_output=True, text=True

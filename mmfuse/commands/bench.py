@@ -28,6 +28,7 @@ from mmfuse.commands.validate import check_launch_datasets
 from mmfuse.engine.job import OUTCOME_FILE
 from mmfuse.figures import draw_figures
 from mmfuse.results.leaderboard import board_records, leaderboards_of, publish
+from mmfuse.results.report import write_report
 
 EXAMPLES = """examples:
   mmfuse bench
@@ -117,10 +118,13 @@ def run(args: argparse.Namespace) -> int:
     counts = {status: sum(o["status"] == status for o in outcomes) for status in ("finished", "skipped", "failed")}
     touched = {(o["task"], o["dataset"]) for o in outcomes if o["status"] != "failed"}
     records = board_records(runs_root, only=touched)
-    publish(leaderboards_of(records), Path(cfg.paths.leaderboards))
+    boards = leaderboards_of(records)
+    publish(boards, Path(cfg.paths.leaderboards))
     figures = draw_figures(records, Path(cfg.paths.leaderboards))
     if figures:
         console.print(escape(f"Figures written to {cfg.paths.leaderboards}/ ({', '.join(sorted({p.stem for p in figures}))})"))
+    if boards:
+        console.print(escape(f"Report written to {write_report(boards, records, Path(cfg.paths.leaderboards))}"))
     console.print(
         f"{counts['finished']} run(s) finished, {counts['skipped']} skipped (finished before), {counts['failed']} failed."
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
 from mmfuse.errors import MmfuseError
-from mmfuse.results.leaderboard import make_leaderboards, publish
+from mmfuse.results.leaderboard import board_records, leaderboards_of, publish
+from mmfuse.results.report import write_report
 
 
 def add_arguments(parser: argparse.ArgumentParser, written: str = "the tables") -> None:
@@ -24,8 +24,10 @@ def runs_directory(runs_dir: str) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     runs = runs_directory(args.runs_dir)
-    boards = make_leaderboards(runs)
+    records = board_records(runs)
+    boards = leaderboards_of(records)
     if not boards:
         raise MmfuseError(f"{runs}: no finished run records (result.json) found")
     publish(boards, Path(args.out))
+    print(f"Report written to {write_report(boards, records, Path(args.out))}")
     return 0

@@ -42,10 +42,16 @@ def leaderboards_of(records: Sequence[dict[str, Any]], baselines: Sequence[Repor
     """The boards of ``records`` (:func:`board_records`; left unchanged) and their reported rows."""
     if not records:
         return []
-    shown = [dict(record) for record in records]
-    separate_conditions(shown)
+    shown = as_shown(records)
     long = long_table(shown, reported_rows(shown, baselines))
     return build_leaderboards(summary(long), long)
+
+
+def as_shown(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Copies of ``records`` labelled as the boards show them (:func:`separate_conditions`)."""
+    shown = [dict(record) for record in records]
+    separate_conditions(shown)
+    return shown
 
 
 def data_key(record: dict[str, Any]) -> str:
