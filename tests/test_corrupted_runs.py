@@ -97,11 +97,21 @@ def test_a_finished_model_is_reevaluated_without_training(tmp_path, monkeypatch,
     assert trainer.MODEL_FILE == model.name
 
 
-def test_an_unknown_corrupted_modality_fails_with_the_datasets_modalities(tmp_path, capsys):
-    assert main(["bench", *GRID, "corruption=noise", "corruption.modality=rgb", *paths(tmp_path)]) == 1
-    out = capsys.readouterr()
-    said = " ".join((out.out + out.err).split())
-    assert "corruption.modality='rgb' is not a modality of this dataset; its modalities: m0, m1" in said
+@pytest.mark.parametrize("command", ["run", "bench"])
+@pytest.mark.parametrize(
+    "mistake,said",
+    [
+        (["corruption=noise", "corruption.modality=rgb"],
+         "corruption.modality='rgb' is not a modality of dataset 'synthetic'; its modalities: m0, m1"),
+        (["corruption=frame_drop", "corruption.level=1.5"], "corruption.level of 'frame_drop' must be in [0, 1], got 1.5"),
+        (["corruption=missing", "corruption.fill=noise"], "corruption.fill must be one of mean, zeros, got 'noise'"),
+    ],
+)
+def test_an_impossible_corruption_is_refused_before_anything_runs(command, mistake, said, tmp_path, capsys):
+    assert main([command, *GRID, *mistake, *paths(tmp_path)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert said in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
 
 
 def test_a_grid_crossing_none_with_levels_counts_the_clean_run_once(tmp_path, capsys):

@@ -20,10 +20,10 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from mmfuse.commands.config_checks import check_key, check_value, check_values
-from mmfuse.config import task_options
+from mmfuse.config import options, task_options
 from mmfuse.engine.progress import write_progress
 from mmfuse.errors import ConfigError
-from mmfuse.registry import create_task
+from mmfuse.registry import create_corruption, create_task
 from mmfuse.results.cells import NAMING_GROUPS, REFERENCES_FILE, NamingReferences, choice_key
 from mmfuse.results.records import write_json_atomic
 
@@ -84,6 +84,7 @@ def compose_config(overrides: list[str]) -> DictConfig:
         cfg = _compose(overrides)
     check_values(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
     check_task(cfg)
+    check_corruption(cfg)
     return cfg
 
 
@@ -118,6 +119,12 @@ def _compose(overrides: list[str], return_hydra_config: bool = False) -> DictCon
         return compose(config_name="config", overrides=overrides, return_hydra_config=return_hydra_config)
     except (HydraException, OmegaConfBaseException) as error:
         raise ConfigError(f"Invalid configuration: {error}") from None
+
+
+def check_corruption(cfg: DictConfig) -> None:
+    """Build the test-time corruption once so an impossible level or fill fails before any training."""
+    resolved = OmegaConf.to_container(cfg.corruption, resolve=True)
+    create_corruption(str(resolved["name"]), **options(resolved))  # type: ignore[arg-type]
 
 
 def check_task(cfg: DictConfig) -> None:

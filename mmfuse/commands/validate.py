@@ -8,8 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from mmfuse.commands.hydra_app import compose_config
-from mmfuse.engine.datasets import LoadedDataset, check_dataset, load_dataset
-from mmfuse.errors import DataError, MmfuseError
+from mmfuse.engine.datasets import LoadedDataset, build_adapter, check_dataset, load_dataset
+from mmfuse.errors import ConfigError, DataError, MmfuseError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,6 +57,19 @@ def check_launch_datasets(cfgs: list[DictConfig], console: Console) -> None:
     for cfg in cfgs:
         if report_dataset(cfg, console, bench=True) > 0:
             raise DataError(f"{cfg.dataset.name}: the dataset has errors (above); nothing was run. Fix them, or check with `mmfuse validate`.")
+        check_corrupted_modality(cfg)
+
+
+def check_corrupted_modality(cfg: DictConfig) -> None:
+    """A test-time corruption of a modality the dataset does not have fails before anything runs."""
+    modality = cfg.corruption.get("modality") if cfg.corruption.name != "none" else None
+    if modality is None:
+        return
+    modalities = build_adapter(OmegaConf.to_container(cfg.dataset, resolve=True)).modalities
+    if modality not in modalities:
+        raise ConfigError(
+            f"corruption.modality={modality!r} is not a modality of dataset {cfg.dataset.name!r}; its modalities: {', '.join(modalities)}"
+        )
 
 
 def run(args: argparse.Namespace) -> int:

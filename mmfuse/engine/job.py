@@ -154,7 +154,10 @@ def run_cell(
 ) -> list[CellOutcome]:
     """Run one cell: train and evaluate it, or, for a cell with a test-time corruption, evaluate the
     model its clean cell trained (training that cell first if it has not finished)."""
-    corruption = create_corruption(resolved["corruption"]["name"], **options(resolved["corruption"]))
+    try:
+        corruption = create_corruption(resolved["corruption"]["name"], **options(resolved["corruption"]))
+    except MmfuseError as error:  # a value of a swept axis no check saw before launch
+        return [_failure(resolved, choices, references, error)]
     resolved = {**resolved, "corruption": corruption.settings()}
     cell = describe_run(resolved, choices, references, dataset)
     if is_finished(cell.run_dir):
