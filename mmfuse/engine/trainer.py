@@ -145,24 +145,15 @@ def train_and_evaluate(
                 curves.setdefault(key, []).append(float(np.mean(values)))
     train_seconds = time.perf_counter() - started
 
-    scores, erank, representation, eval_seconds = evaluate(
-        model, dataset, test_videos, task, spec, budget.eval_batch_size, device
-    )
+    evaluated = evaluate(model, dataset, test_videos, task, spec, budget.eval_batch_size, device)
     if run_dir is not None:
         torch.save(model.state_dict(), run_dir / MODEL_FILE)
-    return RunOutcome(
-        metrics=scores.metrics,
-        per_video=scores.per_video,
-        videos=scores.videos,
-        effective_rank=erank,
-        parameters=sum(p.numel() for p in model.parameters()),
-        peak_memory_mb=memory.mb(),
+    return outcome_of(
+        model, memory, evaluated,
         train_seconds=train_seconds,
-        eval_seconds=eval_seconds,
         final_loss=last_loss,
         train_logs={key: values[-1] for key, values in curves.items() if key != "loss"},
         train_curves=curves,
-        representation=representation,
     )
 
 
@@ -190,7 +181,13 @@ def evaluate_saved(
             f"It was saved by another version of mmfuse or another config; delete {model_path.parent} to train it again."
         ) from None
     model.to(device)
-    scores, erank, representation, eval_seconds = evaluate(model, dataset, test_videos, task, spec, eval_batch_size, device)
+    evaluated = evaluate(model, dataset, test_videos, task, spec, eval_batch_size, device)
+    return outcome_of(model, memory, evaluated, train_seconds=0.0, final_loss=float("nan"))
+
+
+def outcome_of(model: TaskModel, memory: PeakMemory, evaluated: tuple, **training: Any) -> RunOutcome:
+    """A run's outcome from its model, its memory, ``evaluate``'s result and its training fields."""
+    scores, erank, representation, eval_seconds = evaluated
     return RunOutcome(
         metrics=scores.metrics,
         per_video=scores.per_video,
@@ -198,10 +195,9 @@ def evaluate_saved(
         effective_rank=erank,
         parameters=sum(p.numel() for p in model.parameters()),
         peak_memory_mb=memory.mb(),
-        train_seconds=0.0,
         eval_seconds=eval_seconds,
-        final_loss=float("nan"),
         representation=representation,
+        **training,
     )
 
 
