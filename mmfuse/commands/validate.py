@@ -9,7 +9,8 @@ from rich.markup import escape
 
 from mmfuse.commands.hydra_app import compose_config
 from mmfuse.engine.datasets import LoadedDataset, build_adapter, check_dataset, load_dataset
-from mmfuse.errors import ConfigError, DataError, MmfuseError
+from mmfuse.corruptions.base import check_modality
+from mmfuse.errors import DataError, MmfuseError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,13 +64,9 @@ def check_launch_datasets(cfgs: list[DictConfig], console: Console) -> None:
 def check_corrupted_modality(cfg: DictConfig) -> None:
     """A test-time corruption of a modality the dataset does not have fails before anything runs."""
     modality = cfg.corruption.get("modality") if cfg.corruption.name != "none" else None
-    if modality is None:
-        return
-    modalities = build_adapter(OmegaConf.to_container(cfg.dataset, resolve=True)).modalities
-    if modality not in modalities:
-        raise ConfigError(
-            f"corruption.modality={modality!r} is not a modality of dataset {cfg.dataset.name!r}; its modalities: {', '.join(modalities)}"
-        )
+    if modality is not None:
+        modalities = build_adapter(OmegaConf.to_container(cfg.dataset, resolve=True)).modalities
+        check_modality(modality, modalities, cfg.dataset.name)
 
 
 def run(args: argparse.Namespace) -> int:

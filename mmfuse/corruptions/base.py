@@ -46,6 +46,14 @@ def feature_statistics(videos: Sequence[Video], modality: str) -> FeatureStatist
     return FeatureStatistics(mean.astype(np.float32), std.astype(np.float32))
 
 
+def check_modality(modality: str | None, modalities: Sequence[str], dataset: str) -> None:
+    """A corruption of a modality the dataset does not have is a configuration error."""
+    if modality is not None and modality not in modalities:
+        raise ConfigError(
+            f"corruption.modality={modality!r} is not a modality of dataset {dataset!r}; its modalities: {', '.join(modalities)}"
+        )
+
+
 class Corruption(ABC):
     """Base class: ``corruption.apply(x, rng, statistics) -> corrupted copy of x [T, D]``.
 

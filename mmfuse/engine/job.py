@@ -17,6 +17,7 @@ from rich.markup import escape
 
 from mmfuse.config import chosen_config, options, task_options
 from mmfuse.corruptions import Corruption, corrupt_videos
+from mmfuse.corruptions.base import check_modality
 from mmfuse.engine.datasets import LoadedDataset, load_dataset
 from mmfuse.engine.device import resolve_device
 from mmfuse.engine.gpus import claimed_gpu
@@ -121,10 +122,7 @@ def expand_corruption(resolved: dict[str, Any], modalities: list[str]) -> list[d
     if not is_corrupted(corruption):
         return [resolved]
     modality = corruption.get("modality")
-    if modality is not None and modality not in modalities:
-        raise ConfigError(
-            f"corruption.modality={modality!r} is not a modality of this dataset; its modalities: {', '.join(modalities)}"
-        )
+    check_modality(modality, modalities, resolved["dataset"]["name"])
     single = resolved["fusion"]["name"] == "single"
     chosen = [modality] if modality is not None else [resolved["fusion"]["modality"]] if single else modalities
     return [{**resolved, "corruption": {**corruption, "modality": m}} for m in chosen]
