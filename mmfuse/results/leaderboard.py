@@ -8,8 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from mmfuse.results.aggregate import long_table, summary
-from mmfuse.results.cells import condition_name, is_corrupted
 from mmfuse.results.baselines import ReportedTable, reported_rows
+from mmfuse.results.cells import condition_name, is_corrupted
 from mmfuse.results.records import load_records
 from mmfuse.results.render import Leaderboard, build_leaderboards, print_leaderboards, wide_console, write_leaderboards
 

@@ -19,8 +19,6 @@ from jinja2 import Environment
 from omegaconf import OmegaConf
 
 from mmfuse import __version__
-from mmfuse.results.aggregate import long_table
-from mmfuse.results.leaderboard import as_shown
 from mmfuse.results.render import Leaderboard
 
 REPORT_FILE = "index.html"
@@ -79,17 +77,13 @@ class Section:
     figures: list[Figure]
 
 
-def runs_of(records: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
-    """The records behind each measured row, by (task, board dataset, cell), one per seed in seed
-    order: the runs the long table counts (of several runs of one seed, the newest), labelled as
-    the boards show them. ``records`` as :func:`~mmfuse.results.records.load_records` reads them
-    (each with its ``path``)."""
-    shown = as_shown(records)
-    by_path = {record["path"]: record for record in shown}
-    long = long_table(shown).drop_duplicates(["task", "dataset", "cell", "seed"])
-    runs: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for line in long.itertuples():
-        runs.setdefault((line.task, line.dataset, line.cell), []).append(by_path[line.run])
+def runs_of(board: Leaderboard, records: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The records behind each measured row of ``board``, by cell, one per seed in seed order: the
+    runs its long table counts (``board.runs``: of several runs of one seed, the newest), found in
+    ``records`` by their directory (``path``, as :func:`~mmfuse.results.records.load_records` reads them)."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for line in board.runs.drop_duplicates(["cell", "seed"]).itertuples():
+        runs.setdefault(line.cell, []).append(records[line.run])
     return runs
 
 
@@ -129,8 +123,9 @@ def when(created: str) -> str:
         return created
 
 
-def section(number: int, board: Leaderboard, runs: dict[tuple[str, str, str], list[dict[str, Any]]], directory: Path) -> Section:
+def section(number: int, board: Leaderboard, records: dict[str, dict[str, Any]], directory: Path) -> Section:
     """Board ``number``: its measured rows with their runs, its reported rows apart, its figures."""
+    runs = runs_of(board, records)
     rows: list[ReportRow] = []
     for index, line in board.table.iterrows():
         measured = bool(board.measured.iat[index])
@@ -142,7 +137,7 @@ def section(number: int, board: Leaderboard, runs: dict[tuple[str, str, str], li
             )
             for c in board.columns
         ]
-        found = runs.get((board.task, board.dataset, line.method), []) if measured else []
+        found = runs.get(line.method, []) if measured else []
         rows.append(
             ReportRow(
                 f"board{number}-row{index}", line.method, line.source, values,
@@ -156,13 +151,13 @@ def section(number: int, board: Leaderboard, runs: dict[tuple[str, str, str], li
 
 def render_report(boards: Sequence[Leaderboard], records: Sequence[dict[str, Any]], directory: Path) -> str:
     """The page of ``boards`` (built from ``records``) with the figures found in ``directory``."""
-    runs = runs_of(records)
+    by_path = {str(record["path"]): record for record in records}
     created = sorted(str(r.get("created", "")) for r in records if r.get("created"))
     template = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string(
         files("mmfuse.results").joinpath(TEMPLATE).read_text(encoding="utf-8")
     )
     return template.render(
-        sections=[section(number, board, runs, directory) for number, board in enumerate(boards)],
+        sections=[section(number, board, by_path, directory) for number, board in enumerate(boards)],
         version=__version__,
         records=len(records),
         first=when(created[0]) if created else "",
