@@ -31,7 +31,6 @@ from mmfuse.results.cells import NAMING_GROUPS, REFERENCES_FILE, NamingReference
 from mmfuse.results.metric_notes import named_header
 from mmfuse.results.records import (
     FAILURE_FILE,
-    RESULT_FILE,
     RunRecord,
     adopt_run,
     finished_elsewhere,
@@ -165,12 +164,12 @@ def run_cell(
         with held_lock(cell.run_dir / LOCK_FILE):  # parallel jobs needing one model train it once
             return [train_cell(resolved, cell, dataset)]
     clean = {**resolved, "corruption": NO_CORRUPTION}
-    trained_dir = describe_run(clean, choices, references, dataset).run_dir
-    trained = [] if is_finished(trained_dir) else run_cell(clean, choices, references, dataset)
+    model_run = describe_run(clean, choices, references, dataset)
+    trained = [] if is_finished(model_run.run_dir) else run_cell(clean, choices, references, dataset)
     if any(o.status == "failed" for o in trained):
         return [*trained, cell.outcome("failed", f"its model did not train: {trained[0].message}")]
     trained_now = [o for o in trained if o.status == "finished"]  # reported once, by the job that trained it
-    return [*trained_now, evaluate_corrupted(resolved, corruption, cell, trained_dir, dataset)]
+    return [*trained_now, evaluate_corrupted(resolved, corruption, cell, model_run, dataset)]
 
 
 @dataclass(frozen=True)
@@ -245,16 +244,16 @@ def train_cell(resolved: dict[str, Any], cell: DescribedRun, dataset: LoadedData
 
 
 def evaluate_corrupted(
-    resolved: dict[str, Any], corruption: Corruption, cell: DescribedRun, trained_dir: Path, dataset: LoadedDataset
+    resolved: dict[str, Any], corruption: Corruption, cell: DescribedRun, model_run: DescribedRun, dataset: LoadedDataset
 ) -> CellOutcome:
-    """Evaluate the model of ``trained_dir`` on the test videos with ``corruption`` (never retrained)."""
+    """Evaluate the model of the clean run ``model_run`` on the test videos with ``corruption`` (never retrained)."""
 
     def reevaluate() -> tuple[RunOutcome, Task]:
         task = create_task(cell.task, **task_options(resolved))
         statistics = dataset.statistics(corruption.modality)
         budget = TrainBudget(**resolved["dataset"].get("train", {}))
         return evaluate_saved(
-            trained_dir / MODEL_FILE,
+            model_run.run_dir / MODEL_FILE,
             dataset=dataset.adapter,
             train_videos=dataset.train,
             test_videos=corrupt_videos(dataset.test, corruption, statistics),
@@ -264,7 +263,7 @@ def evaluate_corrupted(
             device=resolve_device(resolved["device"]),
         ), task
 
-    return recorded(resolved, cell, dataset, reevaluate, trained_in=trained_dir)
+    return recorded(resolved, cell, dataset, reevaluate, model_run=model_run)
 
 
 def recorded(
@@ -272,7 +271,7 @@ def recorded(
     cell: DescribedRun,
     dataset: LoadedDataset,
     produce: Callable[[], tuple[RunOutcome, Task]],
-    trained_in: Path | None = None,
+    model_run: DescribedRun | None = None,
 ) -> CellOutcome:
     """Run ``produce`` for ``cell`` and write its record; a failure is written to ``failure.txt``
     and reported, never marked finished."""
@@ -286,7 +285,7 @@ def recorded(
         message = str(error) if isinstance(error, MmfuseError) else f"{type(error).__name__}: {error} (see {cell.run_dir / FAILURE_FILE})"
         console.print(f"[red]✗[/red] {cell.title}: {escape(message)}")
         return cell.outcome("failed", message)
-    trained_cell = json.loads((trained_in / RESULT_FILE).read_text())["cell"] if trained_in else cell.cell
+    trained_cell = model_run.cell if model_run else cell.cell
     record = RunRecord(
         task=cell.task,
         dataset=cell.label,
@@ -310,7 +309,7 @@ def recorded(
         config=resolved,
         corruption=resolved["corruption"],
         trained_cell=trained_cell,
-        trained_in=str(trained_in or ""),
+        trained_in=str(model_run.run_dir) if model_run else "",
         train_curves=outcome.train_curves,
         representation=outcome.representation,
         per_video=outcome.per_video,
@@ -319,6 +318,6 @@ def recorded(
     )
     record.write(cell.run_dir)
     shown = escape("  ".join(f"{named_header(c.key, c.header)} {outcome.metrics[c.key]:.1f}" for c in task.columns[:4]))
-    how = f", evaluated the model of {escape(trained_cell)}, not retrained" if trained_in else ""
+    how = f", evaluated the model of {escape(trained_cell)}, not retrained" if model_run else ""
     console.print(f"[green]✓[/green] {cell.title}: {shown} … ({record.wall_seconds:.1f} s for this run{how})")
     return cell.outcome("finished")
