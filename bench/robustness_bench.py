@@ -97,7 +97,23 @@ def summarise(folder: Path, experiment: str, label: str, seconds: float) -> list
         shown = [values.get((cell, c), []) for c in conditions]
         lines.append(f"| {short[cell]} | " + " | ".join(
             f"{mean(v):.1f} ± {stdev(v):.1f}" if len(v) > 1 else (f"{v[0]:.1f}" if v else "") for v in shown) + " |")
-    return [*lines, ""]
+    return [*lines, "", *rank_gains(records, short), ""]
+
+
+def rank_gains(records: list[dict], short: dict[str, str]) -> list[str]:
+    """Each clean cell's effective-rank gains (ERank after / before fusion), mean over seeds."""
+    gains: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for record in records:
+        shown = (record.get("representation") or {})
+        if condition(record) == "clean" and shown.get("rank_gain"):
+            for name, value in {**shown["rank_gain"], "harmonic mean": shown.get("rank_gain_harmonic_mean")}.items():
+                if value is not None:
+                    gains[record["trained_cell"]][name].append(value)
+    if not gains:
+        return []
+    return ["Effective-rank gain of the clean runs (ERank after / before fusion), mean over seeds:", "",
+            *(f"- {short[cell]}: " + ", ".join(f"{name} {mean(v):.3f}" for name, v in sorted(by.items()))
+              for cell, by in sorted(gains.items()))]
 
 
 def main() -> None:
