@@ -83,7 +83,7 @@ def summarise(folder: Path, experiment: str, label: str, seconds: float) -> list
         f"## `mmfuse bench experiment={experiment}` on {label}",
         "",
         f"- wall time **{seconds:.0f} s**; **{len(trained)} models trained** "
-        f"({mean(r['train_seconds'] for r in trained):.1f} s of training each), **{len(reevaluated)} corrupted "
+        f"({mean(r['train_seconds'] for r in trained):.1f} s of training each, {min(r['train_seconds'] for r in trained):.0f}-{max(r['train_seconds'] for r in trained):.0f} s), **{len(reevaluated)} corrupted "
         f"evaluations** of those models, none retrained ({mean(r['wall_seconds'] for r in reevaluated):.1f} s each, "
         "train_seconds 0, each record naming the run whose model.pt it evaluated)",
         f"- figures drawn by the bench: {', '.join(figures) or 'none'}",
