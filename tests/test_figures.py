@@ -130,3 +130,15 @@ def test_anticipation_boards_plot_moc_averaged_over_their_columns():
     assert Board("anticipation", "d", [], columns).value(run) == 20.0
     assert Board("segmentation", "d", [], columns).value(run) == 10.0
     assert Board("anticipation", "d", [], columns).value({"metrics": {"moc_a": 1.0}}) is None
+
+
+def test_a_long_dataset_label_wraps_inside_the_figures_title():
+    from mmfuse.figures import style
+    from mmfuse.figures.board import Board
+    from mmfuse.metrics.columns import Column
+
+    board = Board("segmentation", "synthetic[max_frames=120,min_frames=60,num_test=3,num_train=6]", [], [Column("a", "A")])
+    with style.context():
+        figure, _ = style.new_figure(1, "Robustness to noise", board)
+    lines = figure.get_suptitle().splitlines()
+    assert len(lines) > 2 and max(map(len, lines)) <= figure.get_figwidth() * style.TITLE_CHARACTERS_PER_INCH

@@ -4,6 +4,7 @@ and files that are byte-identical for the same records (fixed DPI, no dates in t
 from __future__ import annotations
 
 import math
+import textwrap
 from contextlib import AbstractContextManager
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -26,6 +27,7 @@ FONTS = {
     "font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "xtick.labelsize": 10,
     "ytick.labelsize": 10, "legend.fontsize": 10, "figure.titlesize": 13, "axes.grid": True, "grid.alpha": 0.3,
 }
+TITLE_CHARACTERS_PER_INCH = 8  # at the title's font size, about: a longer dataset label wraps
 INCHES_PER_CHARACTER = 0.08  # a legend label's width per character at its font size, about
 LEGEND_ROW = 0.25  # inches
 DASHES = ("-", "--", "-.", ":")
@@ -44,7 +46,8 @@ def new_figure(panels: int, what: str, board: Board, width: float = 0.0) -> tupl
     rows = math.ceil(panels / PER_ROW)
     figure = Figure(figsize=(max(PANEL_SIZE[0] * columns, width), PANEL_SIZE[1] * rows + 0.8), layout="constrained")
     FigureCanvasAgg(figure)
-    figure.suptitle(f"{what}\n{board.task} on {board.dataset}")
+    title = textwrap.fill(f"{board.task} on {board.dataset}", int(figure.get_figwidth() * TITLE_CHARACTERS_PER_INCH))
+    figure.suptitle(f"{what}\n{title}")
     return figure, [figure.add_subplot(rows, columns, i + 1) for i in range(panels)]
 
 
